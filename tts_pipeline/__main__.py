@@ -1,0 +1,3 @@
+from tts_pipeline.cli import main
+
+raise SystemExit(main())

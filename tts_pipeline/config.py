@@ -1,0 +1,174 @@
+"""Settings from TOML: forum site profiles, templates, voice, library, jobs.
+
+Lookup order: ``--config FILE``, else ``./tts-pipeline.toml``, else the user config dir.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from tts_pipeline.errors import ConfigError
+from tts_pipeline.models import ForumSite, Templates
+
+BUILTIN_SITES: tuple[ForumSite, ...] = (
+    ForumSite(
+        key="af",
+        name="The AI Alignment Forum",
+        prefix="AF",
+        hosts=("www.alignmentforum.org", "alignmentforum.org"),
+        graphql="https://www.alignmentforum.org/graphql",
+    ),
+    ForumSite(
+        key="lw",
+        name="LessWrong",
+        prefix="LW",
+        hosts=("www.lesswrong.com", "lesswrong.com", "lesserwrong.com", "www.lesserwrong.com"),
+        graphql="https://www.lesswrong.com/graphql",
+    ),
+    ForumSite(
+        key="ea",
+        name="The Effective Altruism Forum",
+        prefix="EA",
+        hosts=(
+            "forum.effectivealtruism.org",
+            "forum-bots.effectivealtruism.org",
+            "effective-altruism.com",
+            "www.effective-altruism.com",
+        ),
+        graphql="https://forum.effectivealtruism.org/graphql",
+    ),
+)
+
+CONFIG_NAME = "tts-pipeline.toml"
+
+
+@dataclass(frozen=True)
+class Config:
+    sites: tuple[ForumSite, ...] = BUILTIN_SITES
+    templates: Templates = field(default_factory=Templates)
+    library: Path = Path("podcast")
+    voice: str = "default"
+    jobs: int = 0  # 0: one per core
+    bitrate_kbps: int = 64
+    sample_rate: int = 44100
+    target_lufs: float = -16.0
+    true_peak_dbtp: float = -1.5
+    user_agent_contact: str = "https://github.com/tts-pipeline/tts-pipeline"
+    base_url: str = "http://127.0.0.1:8000/"  # where the library is published; enclosure URLs
+    language: str = "en-us"
+    source: Path | None = None  # the file this came from, if any
+
+    def site(self, key: str) -> ForumSite:
+        for site in self.sites:
+            if site.key == key:
+                return site
+        raise ConfigError(f"no forum profile named {key!r} (known: {', '.join(self.keys())})")
+
+    def keys(self) -> list[str]:
+        return [s.key for s in self.sites]
+
+    def effective_jobs(self) -> int:
+        return self.jobs if self.jobs > 0 else (os.cpu_count() or 1)
+
+
+def find_config_file(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file not found: {explicit}")
+        return explicit
+    local = Path.cwd() / CONFIG_NAME
+    if local.is_file():
+        return local
+    user = Path(platformdirs.user_config_dir("tts-pipeline")) / CONFIG_NAME
+    return user if user.is_file() else None
+
+
+def load_config(explicit: Path | None = None) -> Config:
+    path = find_config_file(explicit)
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
+    return parse_config(data, source=path)
+
+
+def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
+    where = str(source) if source else "config"
+    config = Config(source=source)
+    sites = {s.key: s for s in config.sites}
+    for key, raw in _table(data, "forums", where).items():
+        sites[key] = _site(key, raw, sites.get(key), where)
+    templates = config.templates
+    tpl = _table(data, "templates", where)
+    if tpl:
+        templates = replace(templates, **{k: _str(tpl, k, where) for k in tpl})
+    updates: dict[str, Any] = {}
+    for name, kind in (
+        ("voice", str),
+        ("jobs", int),
+        ("bitrate_kbps", int),
+        ("sample_rate", int),
+        ("target_lufs", float),
+        ("true_peak_dbtp", float),
+        ("user_agent_contact", str),
+        ("base_url", str),
+        ("language", str),
+    ):
+        if name in data:
+            value = data[name]
+            if kind is float and isinstance(value, int):
+                value = float(value)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ConfigError(f"{where}: {name} must be a {kind.__name__}")
+            updates[name] = value
+    if "library" in data:
+        updates["library"] = Path(_str(data, "library", where)).expanduser()
+    return replace(config, sites=tuple(sites.values()), templates=templates, **updates)
+
+
+def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    return value
+
+
+def _str(data: dict[str, Any], name: str, where: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {name} must be a string")
+    return value
+
+
+def _site(key: str, raw: Any, base: ForumSite | None, where: str) -> ForumSite:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [forums.{key}] must be a table")
+    known = {"name", "prefix", "hosts", "graphql"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{where}: [forums.{key}] has unknown keys: {', '.join(sorted(unknown))}")
+    fields: dict[str, Any] = {}
+    for name in ("name", "prefix", "graphql"):
+        if name in raw:
+            fields[name] = _str(raw, name, f"{where} [forums.{key}]")
+    if "hosts" in raw:
+        hosts = raw["hosts"]
+        if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+            raise ConfigError(f"{where}: [forums.{key}] hosts must be a list of strings")
+        fields["hosts"] = tuple(h.lower() for h in hosts)
+    if base is not None:
+        return replace(base, **fields)
+    missing = {"name", "prefix", "hosts", "graphql"} - set(fields)
+    if missing:
+        raise ConfigError(f"{where}: [forums.{key}] needs {', '.join(sorted(missing))}")
+    return ForumSite(key=key, **fields)

@@ -1,0 +1,181 @@
+"""The typed objects that flow between stages. No dicts cross a stage boundary.
+
+URL --ingest--> Post --clean--> Script --plan--> Chunk[] --synth--> ChunkAudio[] --package--> Episode
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ForumSite:
+    """A forum *site* (data, not code): which hosts it answers for and where its API is."""
+
+    key: str  # config key, e.g. "af"
+    name: str  # spoken display name, e.g. "The AI Alignment Forum"
+    prefix: str  # episode-title prefix and feed key, e.g. "AF"
+    hosts: tuple[str, ...]  # lower-case host[:port] values, e.g. ("www.alignmentforum.org",)
+    graphql: str  # absolute GraphQL endpoint URL
+    software: str = "forummagnum"
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """What a post URL names: a site and the post's id there."""
+
+    site: ForumSite
+    post_id: str
+    url: str  # the URL as given
+
+
+@dataclass(frozen=True)
+class Post:
+    """A fetched post: metadata plus body HTML. ``published`` is timezone-aware (UTC)."""
+
+    id: str  # forum post id; for generic articles a stable hash of the URL
+    title: str  # stripped
+    authors: tuple[str, ...]  # display names, primary author first; may be empty
+    published: datetime
+    url: str  # canonical page URL of the post
+    html: str  # body HTML
+    site_name: str  # spoken name: "The AI Alignment Forum", "LessWrong", or the article's site
+    prefix: str  # "AF", "LW", "EA", or "WEB" for generic articles
+
+
+class SegmentKind(StrEnum):
+    INTRO = "intro"
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    OUTRO = "outro"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One block of speakable plain text (no markup, no URLs)."""
+
+    kind: SegmentKind
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of segments under one heading; ``title`` is None before the first heading."""
+
+    title: str | None
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class Script:
+    """Everything the listener hears, in order: intro, sections, outro."""
+
+    title: str  # episode title, e.g. "AF - <title> by <author>"
+    intro: Segment
+    sections: tuple[Section, ...]
+    outro: Segment
+
+    def segments(self) -> tuple[Segment, ...]:
+        body = tuple(s for section in self.sections for s in section.segments)
+        return (self.intro, *body, self.outro)
+
+    def text(self) -> str:
+        """The spoken script as plain text, one segment per paragraph."""
+        return "\n\n".join(s.text for s in self.segments()) + "\n"
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Silence inserted after a chunk, by what ends there (milliseconds)."""
+
+    sentence_ms: int = 250
+    paragraph_ms: int = 600
+    heading_ms: int = 1000
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """A voice: which engine speaks, with which voice id, how fast, with which pauses."""
+
+    name: str
+    engine: str  # engine registry name, e.g. "pyttsx3"
+    voice: str  # engine-specific voice id, e.g. "gmw/en-us"
+    rate_wpm: int = 200
+    pauses: Pauses = field(default_factory=Pauses)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One engine call's worth of text; ``pause_after_ms`` of silence follows it."""
+
+    index: int
+    text: str
+    pause_after_ms: int
+    section: int  # -1 intro, 0..n-1 the script's sections, n the outro
+
+
+@dataclass(frozen=True)
+class Pcm:
+    """Mono signed 16-bit little-endian samples."""
+
+    samples: bytes
+    sample_rate: int
+
+    @property
+    def frames(self) -> int:
+        return len(self.samples) // 2
+
+
+@dataclass(frozen=True)
+class ChunkAudio:
+    """A synthesised chunk, stored as a mono s16 WAV file (in the cache)."""
+
+    chunk: Chunk
+    wav: Path
+    frames: int
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated_lufs: float
+    true_peak_dbtp: float
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A finished episode: its files are in place under their final names."""
+
+    id: str  # filename-safe, derived from prefix and post id only
+    title: str
+    post: Post
+    mp3: Path
+    script_txt: Path
+    duration_s: float  # from the PCM sample count, not MP3 headers
+    size_bytes: int
+    loudness: Loudness
+    description: str  # plain-text summary for tags and the feed
+
+
+@dataclass(frozen=True)
+class Templates:
+    """How episodes are framed. ``str.format`` fields: title, authors, date, website, prefix."""
+
+    intro: str = (
+        "Welcome to The Nonlinear Library, where we use Text-to-Speech software to convert the"
+        " best writing from the Rationalist and EA communities into audio. This is: {title},"
+        " published by {authors} on {date} on {website}."
+    )
+    outro: str = (
+        "Thanks for listening. To help us out with The Nonlinear Library or to learn more,"
+        " please visit nonlinear.org."
+    )
+    episode_title: str = "{prefix} - {title} by {authors}"
+    podcast_name: str = "The Nonlinear Library"

@@ -46,6 +46,7 @@ BUILTIN_SITES: tuple[ForumSite, ...] = (
 )
 
 CONFIG_NAME = "tts-pipeline.toml"
+_KIND_NAMES: dict[type, str] = {str: "a string", int: "a whole number", float: "a number"}
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
             if kind is float and isinstance(value, int):
                 value = float(value)
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise ConfigError(f"{where}: {name} must be a {kind.__name__}")
+                raise ConfigError(f"{where}: {name} must be {_KIND_NAMES[kind]}")
             updates[name] = value
     if "library" in data:
         updates["library"] = Path(_str(data, "library", where)).expanduser()

@@ -53,3 +53,7 @@ class PackagingError(TTSPipelineError):
 
 class FeedError(TTSPipelineError):
     """The podcast feed could not be written."""
+
+
+class LibraryError(TTSPipelineError):
+    """The library folder or its state database cannot be used."""

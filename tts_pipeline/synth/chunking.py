@@ -1,0 +1,101 @@
+"""Plan engine calls: a ``Script`` becomes ordered, non-empty chunks of at most ``max_chars``.
+
+Each chunk holds whole sentences of one segment (engines slow down and crash on long input,
+and a pause belongs at every paragraph end), so a chunk never spans two segments.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sentencex
+
+from tts_pipeline.models import Chunk, Pauses, Script, Segment, SegmentKind
+
+LANGUAGE = "en"
+
+# Preferred places to cut a sentence that is too long on its own, best first. Punctuation
+# must be followed by a space, so "1,000" and "10:30" are never cut.
+_CUT_PATTERNS = (re.compile(r";\s"), re.compile(r":\s"), re.compile(r",\s"))
+_SPACE = re.compile(r"\s")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``, stripped; sentencex also yields paragraph-break items: dropped."""
+    return [s.strip() for s in sentencex.segment(LANGUAGE, text) if str(s).strip()]
+
+
+def split_long(sentence: str, max_chars: int) -> list[str]:
+    """Cut ``sentence`` into pieces of at most ``max_chars``, at ``;`` ``:`` ``,``, then spaces."""
+    pieces: list[str] = []
+    rest = sentence.strip()
+    while len(rest) > max_chars:
+        cut = _cut_point(rest, max_chars)
+        head, rest = rest[:cut].strip(), rest[cut:].strip()
+        if head:
+            pieces.append(head)
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _cut_point(text: str, max_chars: int) -> int:
+    """Where to end the next piece: the last good separator within ``max_chars``."""
+    # A cut near the start would leave a tiny piece and a remainder nearly as long as before,
+    # so punctuation only counts in the second half of the window.
+    window = text[: max_chars + 1]  # a space right after the limit is a clean cut too
+    for pattern in _CUT_PATTERNS:
+        ends = [m.start() + 1 for m in pattern.finditer(window) if m.start() + 1 <= max_chars]
+        if ends and ends[-1] > max_chars // 2:
+            return ends[-1]
+    spaces = [m.start() for m in _SPACE.finditer(window) if 0 < m.start() <= max_chars]
+    if spaces:
+        return spaces[-1]
+    return max_chars  # one "word" longer than the limit: nothing better than a hard cut
+
+
+def pack(sentences: list[str], max_chars: int) -> list[str]:
+    """Greedily join consecutive sentences (with one space) into chunks of <= ``max_chars``."""
+    chunks: list[str] = []
+    current = ""
+    for sentence in sentences:
+        for piece in split_long(sentence, max_chars):
+            if current and len(current) + 1 + len(piece) <= max_chars:
+                current = f"{current} {piece}"
+            else:
+                if current:
+                    chunks.append(current)
+                current = piece
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _end_pause(segment: Segment, pauses: Pauses) -> int:
+    # A heading (and the intro, which names the post) is followed by a longer breath.
+    if segment.kind in (SegmentKind.HEADING, SegmentKind.INTRO):
+        return pauses.heading_ms
+    return pauses.paragraph_ms
+
+
+def plan_chunks(script: Script, max_chars: int, pauses: Pauses) -> list[Chunk]:
+    """All chunks of ``script`` in reading order, indexed 0..n-1.
+
+    ``section`` is -1 for the intro, ``i`` for ``script.sections[i]`` and
+    ``len(script.sections)`` for the outro.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be positive, not {max_chars}")
+    placed: list[tuple[int, Segment]] = [(-1, script.intro)]
+    for number, section in enumerate(script.sections):
+        placed.extend((number, segment) for segment in section.segments)
+    placed.append((len(script.sections), script.outro))
+
+    chunks: list[Chunk] = []
+    for section_index, segment in placed:
+        texts = pack(split_sentences(segment.text), max_chars)
+        for position, text in enumerate(texts):
+            last = position == len(texts) - 1
+            pause = _end_pause(segment, pauses) if last else pauses.sentence_ms
+            chunks.append(Chunk(len(chunks), text, pause, section_index))
+    return chunks

@@ -59,8 +59,9 @@ class Config:
     bitrate_kbps: int = 64
     sample_rate: int = 44100
     target_lufs: float = -16.0
-    true_peak_dbtp: float = -1.5
+    true_peak_dbtp: float = -1.0  # ceiling measured on the final MP3
     user_agent_contact: str = "https://github.com/tts-pipeline/tts-pipeline"
+    request_interval_s: float = 3.0  # ForumMagnum asks crawlers for Crawl-Delay: 3
     base_url: str = "http://127.0.0.1:8000/"  # where the library is published; enclosure URLs
     language: str = "en-us"
     source: Path | None = None  # the file this came from, if any
@@ -121,6 +122,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         ("sample_rate", int),
         ("target_lufs", float),
         ("true_peak_dbtp", float),
+        ("request_interval_s", float),
         ("user_agent_contact", str),
         ("base_url", str),
         ("language", str),

@@ -115,3 +115,10 @@ def get_engine(name: str) -> Engine:
         log.debug("built speech engine %s (%s)", name, built.version)
         _instances[name] = built
         return built
+
+
+def first_words(text: str, count: int = 8) -> str:
+    """The start of ``text`` for error messages: which chunk failed, in the user's words."""
+    words = text.split()
+    head = " ".join(words[:count])
+    return head + (" ..." if len(words) > count else "")

@@ -1,0 +1,291 @@
+"""Synthesise planned chunks into a content-addressed WAV cache, in parallel spawn workers.
+
+Cache key = sha256 over (key schema, engine name, engine version, the voice's speaking fields
+and the chunk text); the file is ``cache_dir/<key[:2]>/<key>.wav``. Pauses are not part of the
+key: silence is added when packaging, so changing a pause re-uses every cached chunk.
+
+The engine is never started in the calling process. pyttsx3 hangs children forked after its
+``init()`` (notes §1 bug #7, pyttsx3 #131) and can hold only one engine per process, so work
+runs in a ``ProcessPoolExecutor`` with the ``spawn`` start method and one engine per worker,
+built by the pool initializer. Workers write the cache file themselves and send back only
+(key, frames, sample rate), so no audio crosses the process boundary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import wave
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import NamedTuple
+
+from tts_pipeline.errors import ConfigError, SynthesisError, TTSPipelineError
+from tts_pipeline.fsutil import atomic_path
+from tts_pipeline.models import Chunk, ChunkAudio, Pcm, VoiceProfile
+from tts_pipeline.synth.engine import Engine, first_words, get_engine
+
+log = logging.getLogger(__name__)
+
+# Bump when the cached audio for the same inputs would change for reasons outside the engine
+# (e.g. a different WAV layout), so old entries stop matching.
+CACHE_SCHEMA = "tts_pipeline.synth/1"
+
+
+class WorkerCrashError(SynthesisError):
+    """A worker process died (killed, out of memory, or the engine crashed it)."""
+
+
+@dataclass
+class SynthStats:
+    """What one ``synthesize_chunks`` call did; pass one in to observe the cache."""
+
+    cache_hits: int = 0  # chunks served from an existing cache file
+    synthesized: int = 0  # chunks (unique texts) sent to the engine
+    workers: int = 0  # worker processes started (0 when everything was cached)
+
+
+class _Done(NamedTuple):
+    """A worker's answer: small enough to pickle cheaply; the audio stays on disk."""
+
+    key: str
+    frames: int
+    sample_rate: int
+
+
+def cache_key(engine: Engine, voice: VoiceProfile, text: str) -> str:
+    """The content address of ``text`` spoken by ``engine`` with ``voice``."""
+    fields: list[object] = [CACHE_SCHEMA, engine.name, engine.version]
+    fields += [voice.engine, voice.voice, voice.rate_wpm, text]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def cache_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / key[:2] / f"{key}.wav"
+
+
+def synthesize_chunks(
+    chunks: Sequence[Chunk],
+    voice: VoiceProfile,
+    cache_dir: Path,
+    *,
+    jobs: int,
+    on_progress: Callable[[ChunkAudio], None] | None = None,
+    stats: SynthStats | None = None,
+) -> list[ChunkAudio]:
+    """Speak every chunk with ``voice``; return one ChunkAudio per chunk, in chunk order.
+
+    Cached chunks are reported first and not re-synthesised; the rest run in up to ``jobs``
+    spawn workers. ``on_progress`` is called here, in the calling process, once per chunk.
+    Raises SynthesisError naming the chunk (index and first words) if any chunk fails, and
+    ConfigError for an unknown engine or voice id or a bad ``jobs``.
+    """
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1, got {jobs}")
+    stats = stats if stats is not None else SynthStats()
+    engine = get_engine(voice.engine)  # cheap: only name/version/max_chars are used here
+    for chunk in chunks:
+        _check_chunk(chunk, engine)
+
+    done: dict[str, _Done] = {}
+    todo: dict[str, list[int]] = {}  # key -> positions with that text (duplicates run once)
+    results: list[ChunkAudio | None] = [None] * len(chunks)
+
+    def report(position: int, record: _Done) -> None:
+        wav = cache_path(cache_dir, record.key)
+        audio = ChunkAudio(chunks[position], wav, record.frames, record.sample_rate)
+        results[position] = audio
+        if on_progress is not None:
+            on_progress(audio)
+
+    for position, chunk in enumerate(chunks):
+        key = cache_key(engine, voice, chunk.text)
+        if key not in done and key not in todo:
+            cached = _read_cached(cache_path(cache_dir, key), key)
+            if cached is not None:
+                done[key] = cached
+        if key in done:
+            stats.cache_hits += 1
+            report(position, done[key])
+        else:
+            todo.setdefault(key, []).append(position)
+
+    if todo:
+        workers = min(jobs, len(todo))
+        stats.synthesized += len(todo)
+        stats.workers += workers
+        log.info(
+            "synthesising %d chunks with %s in %d workers (%d cached)",
+            len(todo),
+            engine.name,
+            workers,
+            stats.cache_hits,
+        )
+        firsts = {key: chunks[positions[0]] for key, positions in todo.items()}
+        for record in _run_pool(firsts, voice, cache_dir, workers):
+            for position in todo[record.key]:
+                report(position, record)
+
+    audio = [a for a in results if a is not None]
+    if len(audio) != len(chunks):  # never drop a chunk silently
+        missing = [chunks[i].index for i, a in enumerate(results) if a is None]
+        raise SynthesisError(f"no audio for chunks {missing}", engine=engine.name)
+    return audio
+
+
+def _check_chunk(chunk: Chunk, engine: Engine) -> None:
+    if not chunk.text.strip():
+        # pyttsx3 asserts on empty text (notes §1 bug #9); the planner should have dropped it.
+        raise SynthesisError(f"chunk {chunk.index} is empty", engine=engine.name)
+    if len(chunk.text) > engine.max_chars:
+        raise SynthesisError(
+            f"chunk {chunk.index} ({first_words(chunk.text)!r}) has {len(chunk.text)} chars;"
+            f" {engine.name} accepts at most {engine.max_chars} per call",
+            engine=engine.name,
+        )
+
+
+def _read_cached(path: Path, key: str) -> _Done | None:
+    """The cache entry at ``path`` if it is a readable, non-empty mono s16 WAV."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            frames, rate = wav.getnframes(), wav.getframerate()
+            ok = wav.getnchannels() == 1 and wav.getsampwidth() == 2
+    except FileNotFoundError:
+        return None
+    except (OSError, EOFError, wave.Error) as exc:
+        log.warning("ignoring unreadable cache file %s: %s", path, exc)
+        return None
+    # Writes are atomic, so a bad entry means outside damage; it is simply synthesised again.
+    if not ok or frames == 0 or path.stat().st_size < 44 + 2 * frames:
+        log.warning("ignoring damaged cache file %s", path)
+        return None
+    return _Done(key, frames, rate)
+
+
+def _run_pool(
+    todo: dict[str, Chunk], voice: VoiceProfile, cache_dir: Path, workers: int
+) -> Iterator[_Done]:
+    """Yield each chunk's record as its worker finishes it."""
+    context = multiprocessing.get_context("spawn")  # never fork: bug #7
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(voice,)
+    )
+    orderly = False
+    try:
+        try:
+            futures = {
+                pool.submit(_synthesize_one, key, chunk.index, chunk.text, str(cache_dir)): chunk
+                for key, chunk in todo.items()
+            }
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            # Workers are spawned on demand inside submit(); one dying this early makes
+            # CPython 3.11 fail the next submit with any of these (seen: "handle is closed").
+            raise WorkerCrashError(f"a synthesis worker crashed while starting: {exc}") from exc
+        for future in as_completed(futures):
+            yield _result(future, futures[future], futures)
+        orderly = True
+    except SynthesisError as exc:
+        # One chunk failed: let running chunks finish (their cache files stay useful).
+        orderly = not isinstance(exc, WorkerCrashError)
+        raise
+    finally:  # on failure, start no chunk nobody will wait for
+        # Private but long-standing; shutdown() drops it, so read it first (see _stop_workers).
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=orderly, cancel_futures=True)
+        if not orderly:
+            _stop_workers(processes)
+
+
+def _stop_workers(processes: list[BaseProcess]) -> None:
+    """After a crash or an interrupt, end the remaining workers ourselves. CPython 3.11's own
+    clean-up joins every worker, and one spawned while the pool was breaking is never sent
+    its terminate: that run hung for good (seen when a worker was killed at start-up)."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=2)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=2)
+
+
+def _result(future: Future[_Done], chunk: Chunk, futures: dict[Future[_Done], Chunk]) -> _Done:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        # Every unfinished chunk fails with the same error; name the earliest of them.
+        unfinished = [
+            c
+            for f, c in futures.items()
+            if not f.done() or (not f.cancelled() and f.exception() is not None)
+        ]
+        first = min(unfinished or [chunk], key=lambda c: c.index)
+        raise WorkerCrashError(
+            f"a synthesis worker crashed (killed, or the engine segfaulted) while"
+            f" {len(unfinished)} chunks were unfinished, from chunk {first.index}"
+            f" ({first_words(first.text)!r})"
+        ) from exc
+    except TTSPipelineError:
+        raise  # already names the chunk (see _synthesize_one)
+    except Exception as exc:
+        raise SynthesisError(
+            f"chunk {chunk.index} ({first_words(chunk.text)!r}): {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+# -- worker process ---------------------------------------------------------------------------
+
+_worker_engine: Engine | None = None
+_worker_voice: VoiceProfile | None = None
+_worker_error: TTSPipelineError | None = None
+
+
+def _init_worker(voice: VoiceProfile) -> None:
+    """Build this worker's one engine. Errors are kept and raised from each task, because an
+    exception in a pool initializer only surfaces as an uninformative BrokenProcessPool."""
+    global _worker_engine, _worker_voice, _worker_error
+    # Workers share the parent's stdout; nothing they print may reach `--json` output
+    # (pyttsx3 prints "Audio saved to ...", bug #11). fd 1 is redirected too, for C code.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+    try:
+        engine = get_engine(voice.engine)
+        engine.check_voice(voice)  # starts the engine; bug #8: a bad voice id is silent
+    except TTSPipelineError as exc:
+        _worker_error = exc
+        return
+    _worker_engine, _worker_voice = engine, voice
+
+
+def _synthesize_one(key: str, index: int, text: str, cache_dir: str) -> _Done:
+    if _worker_error is not None:
+        raise _worker_error
+    assert _worker_engine is not None and _worker_voice is not None
+    try:
+        pcm = _worker_engine.synthesize(text, _worker_voice)
+    except TTSPipelineError as exc:
+        raise SynthesisError(
+            f"chunk {index} ({first_words(text)!r}): {exc}", engine=_worker_engine.name
+        ) from None
+    _write_wav(cache_path(Path(cache_dir), key), pcm)
+    return _Done(key, pcm.frames, pcm.sample_rate)
+
+
+def _write_wav(path: Path, pcm: Pcm) -> None:
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(pcm.sample_rate)
+        wav.writeframes(pcm.samples)

@@ -1,0 +1,138 @@
+"""Voice profiles: ``<name>.toml`` files bundled in ``tts_pipeline/voices`` plus the user's.
+
+A profile file::
+
+    engine = "pyttsx3"      # engine registry name
+    voice = "gmw/en-us"     # engine-specific voice id (espeak-ng: `espeak-ng --voices`)
+    rate_wpm = 200          # words per minute
+    [pauses]                # silence after a chunk, by what ends there (ms)
+    sentence_ms = 250
+    paragraph_ms = 600
+    heading_ms = 1000
+
+The profile's name is the file name without ``.toml``. Profiles in extra directories override
+bundled ones of the same name (earlier directories win), so a user can redefine ``default``.
+Whether the engine knows the voice id is checked by the engine (``Engine.check_voice``), not
+here: that needs the engine running, and loading a profile must stay cheap.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from tts_pipeline.errors import ConfigError
+from tts_pipeline.models import Pauses, VoiceProfile
+
+SUFFIX = ".toml"
+# Other TOML data kept beside the profiles (DESIGN: voices/lexicon.toml holds pronunciations).
+NOT_PROFILES = frozenset({"lexicon"})
+_TOP_KEYS = frozenset({"engine", "voice", "rate_wpm", "pauses"})
+_PAUSE_KEYS = ("sentence_ms", "paragraph_ms", "heading_ms")
+RATE_RANGE = (50, 600)
+MAX_PAUSE_MS = 10_000
+
+
+def bundled_dir() -> Traversable:
+    """The profiles shipped inside the package (works from a wheel or a zip as well)."""
+    return files("tts_pipeline") / "voices"
+
+
+def _profile_files(extra_dirs: Sequence[Path]) -> dict[str, Traversable]:
+    """name -> file, for every profile visible; extra directories shadow the bundled ones."""
+    found: dict[str, Traversable] = {}
+    for folder in [*extra_dirs, bundled_dir()]:
+        for name, entry in _entries(folder):
+            found.setdefault(name, entry)
+    return found
+
+
+def _entries(folder: Traversable | Path) -> Iterator[tuple[str, Traversable]]:
+    if isinstance(folder, Path) and not folder.exists():
+        return  # a user voices folder is optional
+    if not folder.is_dir():
+        raise ConfigError(f"voices folder {folder} is not a directory")
+    try:
+        entries = sorted(folder.iterdir(), key=lambda e: e.name)
+    except OSError as exc:
+        raise ConfigError(f"cannot list voices folder {folder}: {exc}") from exc
+    for entry in entries:
+        stem = entry.name.removesuffix(SUFFIX)
+        if entry.name.endswith(SUFFIX) and stem and stem not in NOT_PROFILES and entry.is_file():
+            yield stem, entry
+
+
+def load_voice(name: str, extra_dirs: Sequence[Path] = ()) -> VoiceProfile:
+    """The profile called ``name``; ConfigError if there is none (listing the known names)
+    or its file is invalid (naming the file)."""
+    found = _profile_files(extra_dirs)
+    entry = found.get(name)
+    if entry is None:
+        known = ", ".join(sorted(found)) or "none"
+        raise ConfigError(f"unknown voice profile {name!r}; known profiles: {known}")
+    return _load_file(name, entry)
+
+
+def list_voices(extra_dirs: Sequence[Path] = ()) -> list[VoiceProfile]:
+    """Every visible profile, sorted by name. Any invalid file raises ConfigError."""
+    return [_load_file(name, entry) for name, entry in sorted(_profile_files(extra_dirs).items())]
+
+
+def _load_file(name: str, entry: Traversable) -> VoiceProfile:
+    try:
+        data = tomllib.loads(entry.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read voice profile {entry}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"voice profile {entry} is not valid TOML: {exc}") from exc
+    return parse_voice(name, data, where=str(entry))
+
+
+def parse_voice(name: str, data: dict[str, Any], *, where: str) -> VoiceProfile:
+    """Build a profile from parsed TOML; ``where`` names the source in error messages."""
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(
+            f"voice profile {where}: unknown keys {', '.join(sorted(unknown))}"
+            f" (expected {', '.join(sorted(_TOP_KEYS))})"
+        )
+    engine = _text(data, "engine", where)
+    voice = _text(data, "voice", where)
+    rate = _whole(data.get("rate_wpm", 200), "rate_wpm", where, *RATE_RANGE)
+    raw_pauses = data.get("pauses", {})
+    if not isinstance(raw_pauses, dict):
+        raise ConfigError(f"voice profile {where}: [pauses] must be a table")
+    unknown = set(raw_pauses) - set(_PAUSE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"voice profile {where}: unknown [pauses] keys {', '.join(sorted(unknown))}"
+            f" (expected {', '.join(_PAUSE_KEYS)})"
+        )
+    defaults = Pauses()
+    pauses = Pauses(
+        **{
+            key: _whole(raw_pauses.get(key, getattr(defaults, key)), key, where, 0, MAX_PAUSE_MS)
+            for key in _PAUSE_KEYS
+        }
+    )
+    return VoiceProfile(name=name, engine=engine, voice=voice, rate_wpm=rate, pauses=pauses)
+
+
+def _text(data: dict[str, Any], key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"voice profile {where}: {key} must be a non-empty string")
+    return value.strip()
+
+
+def _whole(value: object, key: str, where: str, low: int, high: int) -> int:
+    # bool is an int subclass: `rate_wpm = true` must not pass as 1.
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(
+            f"voice profile {where}: {key} must be a whole number from {low} to {high}"
+        )
+    return value

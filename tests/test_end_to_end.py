@@ -93,7 +93,15 @@ def converted(
     config = write_config(tmp, forum)
     url = f"{forum.base_url}/posts/{POST['_id']}/{POST['slug']}"
     result = run_cli(
-        "convert", url, "--config", str(config), "--library", "lib", "--json", "--jobs", "2",
+        "convert",
+        url,
+        "--config",
+        str(config),
+        "--library",
+        "lib",
+        "--json",
+        "--jobs",
+        "2",
         cwd=tmp,
     )
     assert result.returncode == 0, result.stderr
@@ -174,7 +182,13 @@ def test_second_conversion_is_served_from_the_chunk_cache(
     tmp = library.parent
     url = f"{forum.base_url}/posts/{POST['_id']}"
     result = run_cli(
-        "convert", url, "--config", str(tmp / "tts-pipeline.toml"), "--library", "lib", "--json",
+        "convert",
+        url,
+        "--config",
+        str(tmp / "tts-pipeline.toml"),
+        "--library",
+        "lib",
+        "--json",
         cwd=tmp,
     )
     assert result.returncode == 0, result.stderr

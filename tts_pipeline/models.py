@@ -1,6 +1,6 @@
 """The typed objects that flow between stages. No dicts cross a stage boundary.
 
-URL --ingest--> Post --clean--> Script --plan--> Chunk[] --synth--> ChunkAudio[] --package--> Episode
+URL -ingest-> Post -clean-> Script -plan-> Chunk[] -synth-> ChunkAudio[] -package-> Episode
 """
 
 from __future__ import annotations

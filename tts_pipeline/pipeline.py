@@ -8,7 +8,7 @@ from typing import Protocol
 
 from tts_pipeline.clean import clean
 from tts_pipeline.config import Config
-from tts_pipeline.fsutil import atomic_write_text
+from tts_pipeline.fsutil import atomic_write_bytes, atomic_write_text
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.ingest.http import HttpClient, default_user_agent
 from tts_pipeline.library import Library, episode_id
@@ -24,6 +24,7 @@ from tts_pipeline.synth.runner import synthesize_chunks
 log = logging.getLogger(__name__)
 
 DESCRIPTION_CHARS = 600
+COVER_NAME = "cover.png"
 
 
 class Progress(Protocol):
@@ -37,7 +38,9 @@ class Progress(Protocol):
 
 
 def make_http(config: Config) -> HttpClient:
-    return HttpClient(default_user_agent(config.user_agent_contact))
+    return HttpClient(
+        default_user_agent(config.user_agent_contact), min_interval=config.request_interval_s
+    )
 
 
 def convert_url(
@@ -149,7 +152,7 @@ def publish_feed(library: Library, config: Config) -> Path:
         ),
         language=config.language,
         author=templates.podcast_name,
-        image_url=config.base_url.rstrip("/") + "/cover.png",
+        image_url=config.base_url.rstrip("/") + "/" + COVER_NAME,
         self_url=config.base_url.rstrip("/") + "/feed.xml",
     )
     items = [
@@ -165,5 +168,8 @@ def publish_feed(library: Library, config: Config) -> Path:
         )
         for record in library.episodes()
     ]
+    cover = library.root / COVER_NAME
+    if not cover.exists():
+        atomic_write_bytes(cover, default_cover().read_bytes())
     write_feed(library.feed_path, channel, items)
     return library.feed_path

@@ -224,6 +224,26 @@ def test_missing_post_fails_cleanly_and_writes_nothing(forum: ForumServer, tmp_p
     assert not episodes.exists() or not any(episodes.iterdir())
 
 
+def test_network_down_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "down.toml"
+    config.write_text(
+        "http_retries = 1\n"
+        f'[forums.down]\nname = "Down"\nprefix = "DN"\nhosts = ["127.0.0.1:{port}"]\n'
+        f'graphql = "http://127.0.0.1:{port}/graphql"\n',
+        encoding="utf-8",
+    )
+    url = f"http://127.0.0.1:{port}/posts/NoSuchPostXyz2345"
+    result = run_cli("convert", url, "--config", str(config), "--library", "lib", cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("tts-pipeline: error:") and "127.0.0.1" in line
+
+
 def test_demo_converts_the_bundled_sample(tmp_path: Path) -> None:
     result = run_cli("demo", "--library", "lib", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

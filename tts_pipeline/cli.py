@@ -117,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _setup_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # urllib3 logs every retry as a warning; our own error line already says what failed.
+    logging.getLogger("urllib3").setLevel(logging.ERROR if verbosity == 0 else level)
 
 
 def _fail(exc: BaseException) -> None:

@@ -61,6 +61,7 @@ class Config:
     target_lufs: float = -16.0
     true_peak_dbtp: float = -1.0  # ceiling measured on the final MP3
     user_agent_contact: str = "https://github.com/tts-pipeline/tts-pipeline"
+    http_retries: int = 4  # per request, with exponential backoff and Retry-After
     request_interval_s: float = 3.0  # ForumMagnum asks crawlers for Crawl-Delay: 3
     base_url: str = "http://127.0.0.1:8000/"  # where the library is published; enclosure URLs
     language: str = "en-us"
@@ -123,6 +124,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         ("target_lufs", float),
         ("true_peak_dbtp", float),
         ("request_interval_s", float),
+        ("http_retries", int),
         ("user_agent_contact", str),
         ("base_url", str),
         ("language", str),

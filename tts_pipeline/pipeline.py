@@ -39,7 +39,9 @@ class Progress(Protocol):
 
 def make_http(config: Config) -> HttpClient:
     return HttpClient(
-        default_user_agent(config.user_agent_contact), min_interval=config.request_interval_s
+        default_user_agent(config.user_agent_contact),
+        retries=config.http_retries,
+        min_interval=config.request_interval_s,
     )
 
 

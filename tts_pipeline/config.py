@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +97,17 @@ def load_config(explicit: Path | None = None) -> Config:
     path = find_config_file(explicit)
     if path is None:
         return Config()
+    return parse_config(read_toml(path, "config"), source=path)
+
+
+def read_toml(source: Path | Traversable, what: str) -> dict[str, Any]:
+    """Parse a TOML file; any fault is one ConfigError naming ``what`` and the file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+        raise ConfigError(f"cannot read {what} {source}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
-    return parse_config(data, source=path)
+        raise ConfigError(f"{what} {source} is not valid TOML: {exc}") from exc
 
 
 def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:

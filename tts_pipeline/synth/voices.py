@@ -18,13 +18,13 @@ here: that needs the engine running, and loading a profile must stay cheap.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator, Sequence
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from tts_pipeline.config import read_toml
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import Pauses, VoiceProfile
 
@@ -83,13 +83,7 @@ def list_voices(extra_dirs: Sequence[Path] = ()) -> list[VoiceProfile]:
 
 
 def _load_file(name: str, entry: Traversable) -> VoiceProfile:
-    try:
-        data = tomllib.loads(entry.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read voice profile {entry}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"voice profile {entry} is not valid TOML: {exc}") from exc
-    return parse_voice(name, data, where=str(entry))
+    return parse_voice(name, read_toml(entry, "voice profile"), where=str(entry))
 
 
 def parse_voice(name: str, data: dict[str, Any], *, where: str) -> VoiceProfile:

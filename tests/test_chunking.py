@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tts_pipeline.clean import speaker
 from tts_pipeline.models import Chunk, Pauses, Script, Section, Segment, SegmentKind
 from tts_pipeline.synth.chunking import pack, plan_chunks, split_long, split_sentences
 
@@ -154,3 +155,42 @@ def test_all_words_in_order_across_script() -> None:
 def test_rejects_non_positive_limit() -> None:
     with pytest.raises(ValueError):
         plan_chunks(script(), 0, PAUSES)
+
+
+# --- spoken text: speak(), display text for transcripts ---------------------------------------
+
+
+def test_speak_changes_what_is_said_not_what_is_shown() -> None:
+    s = script(Section(None, (para("It rose 3.5% in 2023. RLHF helped."),)))
+    chunks = plan_chunks(s, 1000, PAUSES, speak=speaker("default"))
+    body = next(c for c in chunks if c.section == 0)
+    assert body.text == ("It rose three point five percent in twenty twenty-three. R-L-H-F helped.")
+    assert body.display == "It rose 3.5% in 2023. RLHF helped."
+    assert body.shown == body.display
+    intro = chunks[0]
+    assert intro.display is None and intro.shown == intro.text  # nothing to normalise
+
+
+def test_speak_limit_applies_to_the_spoken_text() -> None:
+    # Each "1%" becomes "one percent": the spoken text is far longer than the written.
+    text = " ".join(f"{n}%" for n in range(1, 60)) + "."
+    s = script(Section(None, (para(text),)))
+    chunks = [c for c in plan_chunks(s, 80, PAUSES, speak=speaker("default")) if c.section == 0]
+    assert len(chunks) > 1
+    assert all(0 < len(c.text) <= 80 for c in chunks)
+    assert " ".join(c.shown for c in chunks).split() == text.split()
+
+
+def test_stand_in_segment_carries_its_display_on_the_first_chunk() -> None:
+    seg = Segment(SegmentKind.PARAGRAPH, "A displayed equation is omitted.", "\\[ x = 1 \\]")
+    chunks = plan_chunks(script(Section(None, (seg,))), 1000, PAUSES)
+    body = [c for c in chunks if c.section == 0]
+    assert [(c.text, c.display) for c in body] == [
+        ("A displayed equation is omitted.", "\\[ x = 1 \\]")
+    ]
+
+
+def test_without_speak_chunks_are_unchanged_and_have_no_display() -> None:
+    s = script(Section(None, (para("It rose 3.5% in 2023."),)))
+    body = [c for c in plan_chunks(s, 1000, PAUSES) if c.section == 0]
+    assert [(c.text, c.display) for c in body] == [("It rose 3.5% in 2023.", None)]

@@ -9,9 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from tts_pipeline.clean.html import normalise_text
+from tts_pipeline.clean.reader import tidy_text
 from tts_pipeline.errors import CleanError
 from tts_pipeline.models import Post, Templates
+
+
+def _tidy(text: str) -> str:
+    return tidy_text(text, title=True)
+
 
 # Spelled out rather than strftime("%B"), which follows the process locale.
 MONTHS = (
@@ -35,7 +40,7 @@ def format_authors(names: Iterable[str]) -> str:
     """``A``, ``A and B``, ``A, B and C`` (no serial comma); ``_`` read as a space."""
     cleaned: list[str] = []
     for name in names:
-        spoken = normalise_text(name.replace("_", " "))
+        spoken = _tidy(name.replace("_", " "))
         if spoken and spoken not in cleaned:
             cleaned.append(spoken)
     if not cleaned:
@@ -47,10 +52,10 @@ def format_authors(names: Iterable[str]) -> str:
 
 def _fields(post: Post, templates: Templates) -> dict[str, str]:
     return {
-        "title": normalise_text(post.title),
+        "title": _tidy(post.title),
         "authors": format_authors(post.authors),
         "date": format_date(post.published),
-        "website": normalise_text(post.site_name),
+        "website": _tidy(post.site_name),
         "prefix": post.prefix,
         "podcast_name": templates.podcast_name,
     }
@@ -58,7 +63,7 @@ def _fields(post: Post, templates: Templates) -> dict[str, str]:
 
 def _fill(name: str, template: str, fields: dict[str, str]) -> str:
     try:
-        return normalise_text(template.format(**fields))
+        return _tidy(template.format(**fields))
     except (KeyError, IndexError, ValueError) as exc:
         allowed = ", ".join("{" + f + "}" for f in fields)
         raise CleanError(

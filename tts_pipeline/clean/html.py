@@ -1,12 +1,12 @@
 """Post body HTML -> sections of speakable segments.
 
-The reader walks the lxml tree once. Each element is handed to a *handler* chosen first by a
-predicate (class / attribute based: footnotes, math) and then by tag; anything unknown is read
-as inline text (block tags flush a paragraph around it). Richer treatments of footnotes, math,
-images, tables or code plug in by replacing one entry in ``RULES`` or ``TAG_HANDLERS``.
+The walker reads the lxml tree once. Each element is handed to a *handler* chosen first by a
+predicate (class / attribute based: footnotes, math, embeds, spoilers) in ``RULES`` and then by
+tag in ``TAG_HANDLERS``; anything unknown is read as inline text (block tags flush a paragraph
+around it). Handlers live in small modules: ``footnotes``, ``math``, ``blocks``, ``tables``.
 
-Everything that leaves this module has been through ``normalise_text``: no markup, no URLs,
-no non-breaking spaces.
+Everything that leaves this module has been through ``reader.tidy_text``: no markup, no URLs,
+no non-breaking spaces, no TeX.
 """
 
 from __future__ import annotations
@@ -18,141 +18,87 @@ from typing import Any
 import lxml.etree
 import lxml.html
 
-from tts_pipeline.clean.tex import speak_tex
+from tts_pipeline.clean import blocks, footnotes, tables
+from tts_pipeline.clean.math import is_math, read_math
+from tts_pipeline.clean.options import CleanOptions
+from tts_pipeline.clean.reader import Reader, as_sentence
 from tts_pipeline.errors import CleanError
-from tts_pipeline.models import Section, Segment, SegmentKind
+from tts_pipeline.models import Section
 
 Element = Any  # lxml.html.HtmlElement; lxml ships no type stubs here
-Handler = Callable[["Reader", Element], None]
+Handler = Callable[[Reader, Element], None]
 
-FOOTNOTES_TITLE = "Footnotes"
-TABLE_OMITTED = "A table is omitted."
-CODE_OMITTED = "A code block is omitted."
-EQUATION = "an equation"
-
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff\ufe0e\ufe0f\u21a9]")
-_SPACE = re.compile(r"\s+")  # str patterns: also matches U+00A0 and the other Unicode spaces
-_URL = re.compile(r"\b(?:https?://|www\.)([^\s/?#<>\"']+)[^\s<>\"]*", re.IGNORECASE)
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])(?=\s|$)")
-_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
-_SPEAKABLE = re.compile(r"[^\W_]")  # at least one letter or digit
-_PARAGRAPH_BREAK = re.compile(r"\n *\n")
 _RSS_PREFIX = re.compile(
     r"^\s*Published on\s+\w+\s+\d{1,2},\s+\d{4}\s+\d{1,2}:\d{2}\s*[AP]M\s+GMT\s*", re.IGNORECASE
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_FOOTNOTE_LABEL = re.compile(r"^\s*\[?\s*\d+\s*\]?\s*$")
-_FILE_NAME = re.compile(r"^\S+\.(?:png|jpe?g|gif|svg|webp|avif|bmp)$", re.IGNORECASE)
+# Characters libxml2 refuses (controls, lone surrogates, non-characters): dropped up front so
+# hostile input can never make the parser raise.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MAX_DEPTH = 120  # deeper elements are read as plain text, without recursion
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
 
 BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "body", "center", "dd", "details", "div", "dl",
-    "dt", "fieldset", "figcaption", "figure", "footer", "form", "header", "html", "li", "main",
-    "nav", "ol", "p", "section", "summary", "ul",
+    "address", "article", "aside", "body", "center", "dd", "div", "dl", "dt", "fieldset",
+    "figcaption", "footer", "form", "header", "html", "li", "main", "nav", "p", "section",
+    "summary", "tr",
 })  # fmt: skip
 SILENT_TAGS = frozenset({
-    "audio", "button", "canvas", "embed", "head", "iframe", "input", "link", "meta", "noscript",
-    "object", "script", "select", "source", "style", "svg", "template", "textarea", "title",
-    "track", "video",
+    "button", "canvas", "embed", "head", "input", "link", "meta", "noscript", "object",
+    "script", "select", "source", "style", "svg", "template", "textarea", "title", "track",
+    "map", "area", "param", "picture", "datalist", "dialog", "colgroup", "col",
 })  # fmt: skip
-
-
-def normalise_text(text: str) -> str:
-    """Plain text as it should reach the engine: one line, single spaces, no URLs."""
-    text = _INVISIBLE.sub("", text)
-    text = _SPACE.sub(" ", text)
-    # A bare URL as link text: say where it goes, never spell it out.
-    text = _URL.sub(lambda m: "a link to " + m.group(1).removeprefix("www."), text)
-    text = _EMPTY_BRACKETS.sub("", text)
-    # Removed markers (footnote refs, math) can leave "word ." behind.
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-    return _SPACE.sub(" ", text).strip()
-
-
-def is_speakable(text: str) -> bool:
-    return bool(_SPEAKABLE.search(text))
-
-
-class Reader:
-    """Collects inline text into paragraphs and paragraphs into sections."""
-
-    def __init__(self) -> None:
-        self.sections: list[Section] = []
-        self.footnotes: list[Segment] = []
-        self._title: str | None = None
-        self._segments: list[Segment] = []
-        self._parts: list[str] = []
-        self._prefix = ""
-
-    def add_text(self, text: str | None) -> None:
-        if text:
-            # Source newlines are soft (Markdown posts wrap inside <p>); only <br> breaks lines.
-            self._parts.append(_SPACE.sub(" ", text))
-
-    def line_break(self) -> None:
-        self._parts.append("\n")
-
-    def set_prefix(self, prefix: str) -> None:
-        """Say ``prefix`` before the next paragraph (list numbers, "Footnote 1: ")."""
-        self.flush()
-        self._prefix = prefix
-
-    def flush(self) -> None:
-        raw = "".join(self._parts)
-        self._parts.clear()
-        # Two <br> in a row separate paragraphs in older HTML; one is just a pause-free space.
-        for block in _PARAGRAPH_BREAK.split(raw):
-            self.paragraph(block)
-
-    def paragraph(self, text: str) -> None:
-        text = normalise_text(text)
-        if not is_speakable(text):
-            return
-        text, self._prefix = self._prefix + text, ""
-        self._segments.append(Segment(SegmentKind.PARAGRAPH, text))
-
-    def heading(self, title: str) -> None:
-        self.flush()
-        self._prefix = ""
-        title = normalise_text(title)
-        if not is_speakable(title):
-            return
-        self._close_section()
-        self._title = title
-        self._segments = [Segment(SegmentKind.HEADING, title)]
-
-    def segments(self) -> list[Segment]:
-        """Everything read so far, flattened (for sub-readers: headings, captions, notes)."""
-        self.flush()
-        self._close_section()
-        return [seg for section in self.sections for seg in section.segments]
-
-    def finish(self) -> tuple[Section, ...]:
-        self.flush()
-        self._close_section()
-        if self.footnotes:
-            # A chapter of its own so listeners can skip it; each note says "Footnote N".
-            self.sections.append(Section(FOOTNOTES_TITLE, tuple(self.footnotes)))
-            self.footnotes = []
-        return tuple(self.sections)
-
-    def _close_section(self) -> None:
-        if self._segments:
-            self.sections.append(Section(self._title, tuple(self._segments)))
-        self._segments = []
 
 
 # --- walking ---------------------------------------------------------------------------------
 
 
-def read_children(reader: Reader, el: Element) -> None:
+def read_children(reader: Reader, el: Element, depth: int = 0) -> None:
     reader.add_text(el.text)
     for child in el:
         if isinstance(child.tag, str):  # comments and processing instructions have no str tag
-            read_element(reader, child)
+            if depth > MAX_DEPTH:
+                reader.add_text(f" {flat_text(child)} ")
+            else:
+                read_element(reader, child, depth + 1)
         reader.add_text(child.tail)
 
 
-def read_element(reader: Reader, el: Element) -> None:
+def flat_text(el: Element) -> str:
+    """The text of an absurdly deep subtree, without recursion: silent elements stay silent."""
+    parts: list[str] = []
+    muted = 0
+    for event, node in lxml.etree.iterwalk(el, events=("start", "end")):
+        if not isinstance(node.tag, str):
+            continue
+        if event == "start":
+            if muted or handler_for(node) is skip or is_math(node):
+                muted += 1
+            elif node.text:
+                parts.append(node.text)
+        else:
+            if muted:
+                muted -= 1
+            if not muted and node.tail and node is not el:
+                parts.append(node.tail)
+    return " ".join(parts)
+
+
+def walk(reader: Reader, el: Element) -> None:
+    """Read ``el``'s content (not ``el`` itself) with the full rules: what handlers call."""
+    read_children(reader, el, _depth(el))
+
+
+def _depth(el: Element) -> int:
+    depth = 0
+    parent = el.getparent()
+    while parent is not None:
+        depth += 1
+        parent = parent.getparent()
+    return depth
+
+
+def read_element(reader: Reader, el: Element, depth: int = 0) -> None:
     handler_for(el)(reader, el)
 
 
@@ -160,15 +106,15 @@ def handler_for(el: Element) -> Handler:
     for predicate, handler in RULES:
         if predicate(el):
             return handler
-    tag = el.tag.lower()
+    tag = el.tag.lower() if isinstance(el.tag, str) else ""
     if tag in TAG_HANDLERS:
         return TAG_HANDLERS[tag]
-    return read_block if tag in BLOCK_TAGS else read_children
+    return read_block if tag in BLOCK_TAGS else walk
 
 
 def read_block(reader: Reader, el: Element) -> None:
     reader.flush()
-    read_children(reader, el)
+    walk(reader, el)
     reader.flush()
 
 
@@ -176,40 +122,38 @@ def skip(reader: Reader, el: Element) -> None:
     """Never spoken (its tail still is: the walker reads tails, not handlers)."""
 
 
-def text_of(el: Element) -> str:
-    sub = Reader()
-    read_children(sub, el)
-    return " ".join(seg.text for seg in sub.segments())
+def _with_walk(
+    handler: Callable[[Reader, Element, Callable[[Reader, Element], None]], None],
+) -> Handler:
+    return lambda reader, el: handler(reader, el, walk)
 
 
-def _classes(el: Element) -> set[str]:
-    return set(str(el.get("class", "")).split())
-
-
-# --- headings, lists, breaks -----------------------------------------------------------------
+# --- headings, lists -------------------------------------------------------------------------
 
 
 def read_heading(reader: Reader, el: Element) -> None:
-    reader.heading(text_of(el))
+    reader.heading(blocks.text_of(reader, el, walk))
 
 
 def read_list(reader: Reader, el: Element) -> None:
-    reader.flush()
     ordered = el.tag.lower() == "ol"
     number = _int(el.get("start"), 1)
-    reader.add_text(el.text)
-    for child in el:
-        if isinstance(child.tag, str) and child.tag.lower() == "li":
-            # Each item is its own segment, so it gets a paragraph pause; numbers are said
-            # the way a reader would ("3. ..."), bullets are not spoken.
-            reader.set_prefix(f"{number}. " if ordered else "")
-            read_children(reader, child)
-            reader.set_prefix("")
-            number += 1
-        elif isinstance(child.tag, str):
-            read_element(reader, child)
-        reader.add_text(child.tail)
-    reader.flush()
+    with reader.held():  # a list's footnotes come after the whole list
+        reader.add_text(el.text)
+        for child in el:
+            if isinstance(child.tag, str) and child.tag.lower() == "li":
+                # Each item is its own segment, ending like a sentence, so it gets a pause;
+                # numbers are said the way a reader would ("3. ..."), bullets are not spoken.
+                reader.set_prefix(f"{number}. " if ordered else "")
+                item = reader.child()
+                walk(item, child)
+                for segment in item.segments():
+                    reader.paragraph(as_sentence(segment.text), segment.display)
+                reader.set_prefix("")
+                number += 1
+            elif isinstance(child.tag, str):
+                read_element(reader, child)
+            reader.add_text(child.tail)
 
 
 def _int(value: object, default: int) -> int:
@@ -219,131 +163,35 @@ def _int(value: object, default: int) -> int:
         return default
 
 
-# --- footnotes -------------------------------------------------------------------------------
-
-
-def is_footnote_section(el: Element) -> bool:
-    return el.get("data-footnote-section") is not None or (
-        el.tag in ("section", "ol", "div")
-        and bool(_classes(el) & {"footnotes", "footnote-section"})
-    )
-
-
-def is_footnote_ref(el: Element) -> bool:
-    if el.get("data-footnote-reference") is not None or el.get("role") == "doc-noteref":
-        return True
-    if _classes(el) & {"footnote-ref", "footnote-reference"}:
-        return True
-    href = str(el.get("href", ""))
-    return (
-        el.tag == "a"
-        and href.startswith("#fn")
-        and not href.startswith("#fnref")
-        and bool(_FOOTNOTE_LABEL.match(el.text_content()))
-    )
-
-
-def is_footnote_backlink(el: Element) -> bool:
-    if _classes(el) & {"footnote-backref", "footnote-back-link"}:
-        return True
-    return el.tag == "a" and str(el.get("href", "")).startswith("#fnref")
-
-
-def read_footnote_section(reader: Reader, el: Element) -> None:
-    """Keep the notes for the end of the post, each introduced as "Footnote N: "."""
-    reader.flush()
-    # Top-level items only: a note may itself contain a list.
-    items = el.xpath(".//li[not(ancestor::li)]")
-    number = _int(el.get("start"), 1)
-    for li in items:
-        number = _int(li.get("data-footnote-index"), number)
-        sub = Reader()
-        sub.set_prefix(f"Footnote {number}: ")
-        read_children(sub, li)
-        reader.footnotes.extend(Segment(SegmentKind.PARAGRAPH, s.text) for s in sub.segments())
-        number += 1
-
-
-# --- math ------------------------------------------------------------------------------------
-
-_MATH_CLASSES = frozenset({"math-tex", "mjpage", "mjx-chtml", "mjx-math", "MathJax"})
-
-
-def is_math(el: Element) -> bool:
-    tag = el.tag.lower()
-    return tag in ("mjx-container", "math") or bool(_classes(el) & _MATH_CLASSES)
-
-
-def read_math(reader: Reader, el: Element) -> None:
-    """Say the TeX from the accessible label; the glyph spans beneath are never read."""
-    tex = ""
-    for node in el.iter():
-        if not isinstance(node.tag, str):
-            continue
-        tex = str(node.get("data-tex") or node.get("aria-label") or node.get("alttext") or "")
-        if tex:
-            break
-    if not tex and ("math-tex" in _classes(el) or el.tag.lower() == "math"):
-        tex = el.text_content()  # un-rendered "\(x\)" or plain MathML tokens
-    spoken = speak_tex(tex) if tex.strip() else ""
-    reader.add_text(f" {spoken or EQUATION} ")
-
-
-# --- images, tables, code --------------------------------------------------------------------
-
-
-def _alt_text(el: Element) -> str:
-    alt = normalise_text(str(el.get("alt") or ""))
-    # Editors often put the file name or URL in alt; that is not a description.
-    return "" if _FILE_NAME.match(alt) or alt.startswith("a link to") else alt
-
-
-def _say_image(reader: Reader, description: str) -> None:
-    reader.flush()
-    if is_speakable(description):
-        reader.paragraph(f"Image: {description}")
-
-
-def read_image(reader: Reader, el: Element) -> None:
-    _say_image(reader, _alt_text(el))
-
-
 def read_figure(reader: Reader, el: Element) -> None:
     if any(True for _ in el.iter("table")):
-        read_table(reader, el)
-        return
-    images = list(el.iter("img"))
-    if not images:
-        read_block(reader, el)
-        return
-    caption = " ".join(text_of(c) for c in el.iter("figcaption"))
-    _say_image(reader, normalise_text(caption) or _alt_text(images[0]))
+        tables.read_table(reader, el, walk)
+    else:
+        blocks.read_figure(reader, el, walk)
 
 
-def read_table(reader: Reader, el: Element) -> None:
-    reader.flush()
-    reader.paragraph(TABLE_OMITTED)
-
-
-def read_code_block(reader: Reader, el: Element) -> None:
-    reader.flush()
-    reader.paragraph(CODE_OMITTED)
+def is_hidden(el: Element) -> bool:
+    if el.get("aria-hidden") == "true" or el.get("hidden") is not None:
+        return True
+    style = str(el.get("style", "")).replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
 
 
 # --- dispatch tables -------------------------------------------------------------------------
 
-
-def is_hidden(el: Element) -> bool:
-    return el.get("aria-hidden") == "true" or el.get("hidden") is not None
-
-
 # Checked in order before the tag table: class/attribute rules win over the tag.
 RULES: list[tuple[Callable[[Element], bool], Handler]] = [
-    (is_footnote_section, read_footnote_section),
-    (is_footnote_ref, skip),
-    (is_footnote_backlink, skip),
+    (footnotes.is_footnote_section, skip),  # read up front by collect_notes
+    (footnotes.is_hovernote, footnotes.make_hovernote_reader(walk)),
+    (footnotes.is_footnote_ref, footnotes.read_footnote_ref),
+    (footnotes.is_footnote_backlink, skip),
     (is_math, read_math),
     (is_hidden, skip),
+    (lambda el: blocks.embed_cue(el) is not None, _with_walk(blocks.read_embed)),
+    (blocks.is_spoiler, _with_walk(blocks.read_spoiler)),
+    (blocks.is_dialogue_turn, _with_walk(blocks.read_dialogue_turn)),
+    (blocks.is_llm_block, _with_walk(blocks.read_llm_block)),
+    (lambda el: bool(blocks.classes(el) & {"footnotes-sep", "MathJax_Preview"}), skip),
 ]
 
 TAG_HANDLERS: dict[str, Handler] = {
@@ -353,10 +201,17 @@ TAG_HANDLERS: dict[str, Handler] = {
     "ol": read_list,
     "br": lambda reader, el: reader.line_break(),
     "hr": lambda reader, el: reader.flush(),
-    "img": read_image,
-    "figure": read_figure,
-    "table": read_table,
-    "pre": read_code_block,
+    "img": _with_walk(blocks.read_image),
+    "figure": lambda reader, el: read_figure(reader, el),
+    "table": _with_walk(tables.read_table),
+    "pre": _with_walk(blocks.read_code_block),
+    "blockquote": _with_walk(blocks.read_blockquote),
+    "details": _with_walk(blocks.read_details),
+    "iframe": _with_walk(blocks.read_iframe),
+    "video": _with_walk(blocks.read_media),
+    "audio": _with_walk(blocks.read_media),
+    "sup": _with_walk(blocks.read_sup),
+    "sub": _with_walk(blocks.read_sub),
 }
 
 
@@ -366,12 +221,13 @@ TAG_HANDLERS: dict[str, Handler] = {
 def parse_body(html: str) -> Element:
     """The <body> element of ``html`` (a fragment or a whole document)."""
     # The text is already decoded: an XML declaration naming an encoding makes lxml refuse it.
-    html = _XML_DECLARATION.sub("", html, count=1)
+    html = _NOT_XML.sub("", _XML_DECLARATION.sub("", html, count=1))
     try:
-        return lxml.html.document_fromstring(html).body
+        # huge_tree: libxml2 otherwise drops text nested deeper than 255 elements.
+        return lxml.html.document_fromstring(html, parser=_PARSER).body
     except lxml.etree.ParserError:
         return None  # libxml2 only gives up on documents with no content at all
-    except ValueError as exc:  # e.g. an XML encoding declaration inside a str
+    except (ValueError, lxml.etree.LxmlError) as exc:
         raise CleanError(f"post body HTML could not be parsed: {exc}") from exc
 
 
@@ -386,12 +242,16 @@ def strip_rss_wrapping(body: Element) -> None:
         last.drop_tree()
 
 
-def html_to_sections(html: str) -> tuple[Section, ...]:
+def html_to_sections(html: str, options: CleanOptions | None = None) -> tuple[Section, ...]:
     """Body HTML -> sections; empty when nothing in it is speakable."""
     body = parse_body(html) if html.strip() else None
     if body is None:
         return ()
     strip_rss_wrapping(body)
-    reader = Reader()
-    read_children(reader, body)
+    reader = Reader(options)
+    footnotes.collect_notes(body, walk, reader)
+    try:
+        read_children(reader, body)
+    except RecursionError as exc:  # MAX_DEPTH keeps real and hostile posts well clear of this
+        raise CleanError("post body HTML is nested too deeply to read") from exc
     return reader.finish()

@@ -1,0 +1,82 @@
+"""The pronunciation lexicon: bundled seeds, matching rules, per-voice and user overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tts_pipeline.clean.lexicon import Lexicon, load_lexicon, parse_lexicon
+from tts_pipeline.errors import ConfigError
+from tts_pipeline.synth.voices import list_voices
+
+SEEDS = ["LessWrong", "RLHF", "AGI", "Yudkowsky", "Bostrom", "CEV", "EA", "MIRI", "CFAR",
+         "NeurIPS", "grokking"]  # fmt: skip
+
+
+def test_bundled_lexicon_has_the_community_vocabulary() -> None:
+    entries = load_lexicon().entries("default")
+    for word in SEEDS:
+        assert word in entries, word
+        assert entries[word] != word
+
+
+def test_bundled_lexicon_is_not_a_voice_profile() -> None:
+    assert "lexicon" not in [v.name for v in list_voices()]
+
+
+def test_whole_words_and_case() -> None:
+    lexicon = Lexicon({"EA": "E-eigh", "grokking": "grocking", "EA Forum": "E-eigh Forum"})
+    assert lexicon.apply("EA and EAT and ea") == "E-eigh and EAT and ea"
+    assert lexicon.apply("Grokking, grokking, GROKKING") == "Grocking, grocking, GROKKING"
+    assert lexicon.apply("the EA Forum's EA-adjacent") == "the E-eigh Forum's E-eigh-adjacent"
+    assert lexicon.apply("see forum.ea.org") == "see forum.ea.org"
+
+
+def test_longest_key_wins_and_symbols_in_keys() -> None:
+    lexicon = Lexicon({"GPT": "G-P-T", "GPT-4o": "G-P-T four oh", "C++": "C plus plus"})
+    assert lexicon.apply("GPT-4o beats GPT in C++.") == "G-P-T four oh beats G-P-T in C plus plus."
+
+
+def test_voice_overrides_and_removal() -> None:
+    lexicon = Lexicon(
+        {"Bostrom": "Boss-trum", "AGI": "A-G-I"}, {"uk": {"Bostrom": "Bos-trom", "AGI": ""}}
+    )
+    assert lexicon.apply("Bostrom on AGI", "default") == "Boss-trum on A-G-I"
+    assert lexicon.apply("Bostrom on AGI", "uk") == "Bos-trom on AGI"
+
+
+def test_user_lexicon_overrides_bundled(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "lexicon.toml").write_text(
+        '[words]\nYudkowsky = "Yud-kow-ski"\nShoggoth = "Shog-goth"\n'
+        '[voices.fast]\nRLHF = "reinforcement learning from human feedback"\n'
+    )
+    lexicon = load_lexicon([mine, tmp_path / "absent"])
+    assert lexicon.apply("Yudkowsky's Shoggoth") == "Yud-kow-ski's Shog-goth"
+    assert lexicon.apply("RLHF", "fast") == "reinforcement learning from human feedback"
+    assert lexicon.apply("RLHF", "default") == "R-L-H-F"
+    assert lexicon.apply("LessWrong") == "Less Wrong"  # bundled entries stay
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[words]\nAGI = 3\n", "must map to a string"),
+        ("[word]\nAGI = 'x'\n", "unknown keys"),
+        ("[words]\n' AGI' = 'x'\n", "is not a word"),
+        ("[words]\nAGI = '<b>x</b>'\n", "markup"),
+        ("voices = 3\n", "one table per voice"),
+        ("[words\n", "not valid TOML"),
+    ],
+)
+def test_invalid_lexicon_is_one_clear_error(tmp_path: Path, toml: str, message: str) -> None:
+    (tmp_path / "lexicon.toml").write_text(toml)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_lexicon([tmp_path])
+    assert "\n" not in str(info.value).split(":", 1)[0]
+
+
+def test_parse_lexicon_accepts_empty() -> None:
+    assert parse_lexicon({}, "x").apply("AGI") == "AGI"

@@ -11,7 +11,14 @@ import feedparser
 import pytest
 
 from tts_pipeline.errors import FeedError
-from tts_pipeline.package.feed import NS, FeedChannel, FeedItem, render_feed, write_feed
+from tts_pipeline.package.feed import (
+    NS,
+    FeedChannel,
+    FeedItem,
+    podcast_guid,
+    render_feed,
+    write_feed,
+)
 
 CHANNEL = FeedChannel(
     title="The Test Library",
@@ -151,3 +158,27 @@ def test_write_feed_is_atomic_and_parseable(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a folder")
     with pytest.raises(FeedError, match="cannot write feed"):
         write_feed(tmp_path / "a-file" / "feed.xml", CHANNEL, [OLD])
+
+
+def test_show_notes_link_first_escaped_and_within_apples_limit() -> None:
+    from tts_pipeline.package.feed import show_notes_html
+
+    paragraphs = ["<b>bold</b> & co", "", "🎧 " * 3000, "never reached"]
+    html = show_notes_html("https://example.org/p?a=1&b=2", paragraphs)
+    assert html.startswith(
+        '<p><a href="https://example.org/p?a=1&amp;b=2">Link to original article</a></p>'
+    )
+    assert "<p>&lt;b&gt;bold&lt;/b&gt; &amp; co</p>" in html
+    assert html.endswith("<p>…</p>") and "never reached" not in html
+    assert len(html.encode("utf-8")) <= 4000
+    hostile = show_notes_html('javascript:alert("x")', ["text"])
+    assert "<a " not in hostile and hostile.startswith("<p>Link to original article: ")
+
+
+def test_podcast_guid_reproduces_the_spec_examples() -> None:
+    assert podcast_guid("https://podnews.net/rss") == "9b024349-ccf0-5f69-a609-6b82873eab3c"
+    assert podcast_guid("podnews.net/rss/") == "9b024349-ccf0-5f69-a609-6b82873eab3c"
+    assert (
+        podcast_guid("http://mp3s.nashownotes.com/pc20rss.xml")
+        == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    )

@@ -1,8 +1,10 @@
 """The package stage: chunk WAVs -> one loudness-normalised, tagged CBR MP3.
 
-join (wave, flat memory) -> normalise (ebur128 + gain + limiter) -> encode (libmp3lame CBR)
--> measure the MP3 -> tag (ID3v2.3) -> rename into place. The MP3 is written beside its final
-name and renamed only when complete, so a crash never leaves a half-written episode.
+join (wave, flat memory) -> place chapters and caption cues on the joined PCM -> normalise
+(ebur128 + gain + limiter) -> encode (libmp3lame CBR) -> measure the MP3 -> tag (ID3v2.3 with
+CHAP/CTOC) -> rename into place. The MP3 is written beside its final name and renamed only
+when complete, so a crash never leaves a half-written episode. The chapters and cues come
+back with the result, for the chapters JSON and WebVTT files written beside the MP3.
 """
 
 from __future__ import annotations
@@ -18,17 +20,37 @@ from pathlib import Path
 from tts_pipeline.errors import PackagingError
 from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.models import ChunkAudio, Loudness
-from tts_pipeline.package.ffmpeg import check_mp3_settings, encode_mp3, measure_loudness, probe
+from tts_pipeline.package.chapters import (
+    Chapter,
+    ChapterMark,
+    chapters_json,
+    place_chapters,
+    plan_chapters,
+)
+from tts_pipeline.package.ffmpeg import (
+    check_mp3_settings,
+    detect_silences,
+    encode_mp3,
+    measure_loudness,
+    probe,
+)
 from tts_pipeline.package.join import ChunkSpan, Timeline, join_chunks
 from tts_pipeline.package.loudness import normalise
 from tts_pipeline.package.tags import TagInfo, write_tags
+from tts_pipeline.package.transcript import Cue, build_cues, render_vtt
 
 __all__ = [
+    "Chapter",
+    "ChapterMark",
     "ChunkSpan",
+    "Cue",
     "PackagedAudio",
     "TagInfo",
     "Timeline",
+    "chapters_json",
     "package_episode",
+    "plan_chapters",
+    "render_vtt",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,6 +81,8 @@ class PackagedAudio:
     size_bytes: int  # of the tagged file: the feed's enclosure length
     loudness: Loudness  # measured on the final MP3
     timeline: Timeline  # per-chunk start frames, for chapters and captions
+    chapters: tuple[Chapter, ...] = ()  # as written to the MP3's CHAP frames
+    cues: tuple[Cue, ...] = ()  # caption cues, for the WebVTT transcript
 
 
 def _in_spec(measured: Loudness, target_lufs: float, peak_dbtp: float, lu: float) -> bool:
@@ -78,12 +102,14 @@ def package_episode(
     sample_rate: int = 44100,
     target_lufs: float = -16.0,
     peak_dbtp: float = -1.0,
+    chapters: Sequence[ChapterMark] = (),
 ) -> PackagedAudio:
     """Join, normalise, encode and tag ``audio`` into ``mp3_path``.
 
     ``target_lufs`` and ``peak_dbtp`` (the true-peak ceiling) apply to the final MP3, not to
     an intermediate WAV. Intermediate WAVs live in a private directory under ``work_dir``
-    and are removed whatever happens.
+    and are removed whatever happens. ``chapters`` (from ``plan_chapters``) are placed on
+    the joined audio and written as ID3 chapters; caption cues are always computed.
     """
     check_mp3_settings(bitrate_kbps, sample_rate)  # before minutes of work, not after
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -93,6 +119,9 @@ def package_episode(
         levelled = Path(tmp) / "levelled.wav"
         timeline = join_chunks(audio, joined)
         duration_s = timeline.duration_s
+        placed = place_chapters(chapters, timeline)
+        # Pauses are found on the joined PCM, whose frames the timeline counts.
+        cues = build_cues(audio, timeline, detect_silences(joined))
         # Aim the WAV so the *MP3* lands on target: a little loud, with peak headroom.
         wav_target = target_lufs + MP3_LOUDNESS_LOSS_LU
         wav_ceiling = peak_dbtp - mp3_peak_headroom_db(bitrate_kbps)
@@ -118,14 +147,14 @@ def package_episode(
                     target_lufs, _SPEC_LU, peak_dbtp,
                 )  # fmt: skip
             _check_encoded(part, duration_s, sample_rate)
-            write_tags(part, tags)
+            write_tags(part, tags, placed)
             size = os.stat(part).st_size
     log.info(
         "packaged %s: %.1f s, %d bytes, %.1f LUFS, %.1f dBTP in %.1f s",
         mp3_path.name, duration_s, size, final.integrated_lufs, final.true_peak_dbtp,
         time.perf_counter() - started,
     )  # fmt: skip
-    return PackagedAudio(mp3_path, duration_s, size, final, timeline)
+    return PackagedAudio(mp3_path, duration_s, size, final, timeline, placed, cues)
 
 
 def _check_encoded(mp3: Path, duration_s: float, sample_rate: int) -> None:

@@ -6,13 +6,15 @@ XML 1.0 cannot carry at all (C0 controls, lone surrogates, U+FFFE/U+FFFF), so no
 can make the feed unparseable. python-feedgen was not used: it rejects ``itunes:explicit``
 "true"/"false", drops ``.jpeg`` artwork silently and formats dates under a global locale.
 
-To extend (per-forum feeds, podcast:guid, chapters, transcripts): add fields to the
-dataclasses and elements in ``channel_element`` / ``item_element``; ``NS`` holds the prefixes.
+Podcasting 2.0 tags: ``podcast:guid`` and ``podcast:locked`` on the channel,
+``podcast:transcript`` and ``podcast:chapters`` on items. Which feeds a library has and what
+goes in them is decided in ``tts_pipeline/feeds.py``; this module only renders.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +34,24 @@ NS = {
 for _prefix, _uri in NS.items():
     ET.register_namespace(_prefix, _uri)
 
+# The podcast namespace's own UUID: podcast:guid is UUIDv5(this, feed URL without scheme).
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+CHAPTERS_TYPE = "application/json+chapters"
+# Apple's limit for an episode's description (and content:encoded, shown in its place).
+DESCRIPTION_MAX_BYTES = 4000
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def podcast_guid(feed_url: str) -> str:
+    """The channel's ``podcast:guid``: UUIDv5 of the feed URL, scheme and trailing '/' removed.
+
+    >>> podcast_guid("https://podnews.net/rss")
+    '9b024349-ccf0-5f69-a609-6b82873eab3c'
+    """
+    seed = _SCHEME.sub("", feed_url.strip()).rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, seed))
+
 
 @dataclass(frozen=True)
 class FeedChannel:
@@ -45,6 +65,19 @@ class FeedChannel:
     category: str = "Technology"  # from Apple's category list
     subcategory: str | None = None
     explicit: bool = False
+    podcast_guid: str = ""  # UUIDv5 (``podcast_guid``); empty: derived from ``self_url``
+    # podcast:locked "yes": other hosting platforms should refuse to import the feed.
+    locked: bool = True
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A ``podcast:transcript``: ``rel="captions"`` marks a timed file (WebVTT, SRT)."""
+
+    url: str
+    type: str  # text/vtt, text/plain, text/html, application/json, application/x-subrip
+    language: str = ""
+    captions: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +91,11 @@ class FeedItem:
     enclosure_length: int  # bytes, os.stat of the tagged MP3
     duration_s: float  # from the PCM sample count
     enclosure_type: str = "audio/mpeg"
+    content_html: str = ""  # content:encoded (HTML, escaped by ElementTree like any text)
+    author: str = ""  # itunes:author
+    explicit: bool = False
+    transcripts: tuple[Transcript, ...] = ()
+    chapters_url: str = ""  # a JSON chapters file
 
 
 # XML 1.0 Char production, negated. Tab, LF and CR are legal but carry no meaning in a
@@ -110,6 +148,9 @@ def channel_element(rss: ET.Element, channel: FeedChannel) -> ET.Element:
     if channel.subcategory:
         _sub(category, "itunes:category", None, text=channel.subcategory)
     _sub(ch, "itunes:explicit", "true" if channel.explicit else "false")
+    _sub(ch, "itunes:type", "episodic")
+    _sub(ch, "podcast:locked", "yes" if channel.locked else "no")
+    _sub(ch, "podcast:guid", _line(channel.podcast_guid) or podcast_guid(channel.self_url))
     return ch
 
 
@@ -122,6 +163,8 @@ def item_element(parent: ET.Element, item: FeedItem) -> ET.Element:
     _sub(el, "guid", _line(item.guid), isPermaLink="false")
     _sub(el, "pubDate", rfc2822(item.published))
     _sub(el, "description", xml_text(item.description))
+    if item.content_html:
+        _sub(el, "content:encoded", item.content_html)
     _sub(
         el,
         "enclosure",
@@ -130,7 +173,57 @@ def item_element(parent: ET.Element, item: FeedItem) -> ET.Element:
         type=item.enclosure_type,
     )
     _sub(el, "itunes:duration", str(round(item.duration_s)))
+    if _line(item.author).strip():
+        _sub(el, "itunes:author", _line(item.author))
+    _sub(el, "itunes:explicit", "true" if item.explicit else "false")
+    _sub(el, "itunes:episodeType", "full")
+    for transcript in item.transcripts:
+        attrib = {"url": transcript.url, "type": transcript.type}
+        if transcript.language:
+            attrib["language"] = transcript.language
+        if transcript.captions:
+            attrib["rel"] = "captions"
+        _sub(el, "podcast:transcript", None, **attrib)
+    if item.chapters_url:
+        _sub(el, "podcast:chapters", None, url=item.chapters_url, type=CHAPTERS_TYPE)
     return el
+
+
+def _html(tag: str, text: str, **attrib: str) -> str:
+    element = ET.Element(tag, {k: _line(v) for k, v in attrib.items()})
+    element.text = text
+    return ET.tostring(element, encoding="unicode", method="html")
+
+
+def show_notes_html(
+    link: str, paragraphs: Sequence[str], *, max_bytes: int = DESCRIPTION_MAX_BYTES
+) -> str:
+    """HTML show notes for content:encoded: "Link to original article" first, then the text.
+
+    Paragraphs are added while the whole stays within ``max_bytes`` (Apple's limit); a cut
+    is marked with "…". Each paragraph is an element serialised by ElementTree, never text
+    pasted into markup, so text that looks like markup stays text.
+    """
+    link_p = ET.Element("p")
+    if _WEB_LINK.match(link):
+        ET.SubElement(link_p, "a", href=_line(link)).text = "Link to original article"
+    else:  # a javascript: or data: "link" from a hostile source is shown, never linked
+        link_p.text = f"Link to original article: {_line(link)}"
+    parts = [ET.tostring(link_p, encoding="unicode", method="html")]
+    cut = _html("p", "…")
+    used = len(parts[0].encode("utf-8"))
+    for paragraph in paragraphs:
+        text = " ".join(xml_text(paragraph).split())
+        if not text:
+            continue
+        html = _html("p", text)
+        size = len(html.encode("utf-8"))
+        if used + size + len(cut.encode("utf-8")) > max_bytes:
+            parts.append(cut)
+            break
+        parts.append(html)
+        used += size
+    return "".join(parts)
 
 
 def render_feed(channel: FeedChannel, items: Sequence[FeedItem]) -> bytes:

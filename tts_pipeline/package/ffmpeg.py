@@ -227,7 +227,53 @@ def probe(path: Path) -> ProbeResult:
         raise PackagingError(f"ffprobe found no audio stream in {path}", path=str(path)) from exc
 
 
+def decode_wav(
+    src: Path, dst: Path, *, start_s: float = 0.0, duration_s: float | None = None
+) -> None:
+    """Decode ``duration_s`` seconds (all, if None) of ``src`` from ``start_s`` into a mono
+    s16 WAV at the source's rate. Input seeking (``-ss`` before ``-i``) is sample-accurate
+    for MP3 in ffmpeg >= 2.1: it decodes from the previous frame and drops what precedes."""
+    limit = [] if duration_s is None else ["-t", f"{duration_s:.6f}"]
+    args = _ffmpeg(
+        "-y", "-ss", f"{start_s:.6f}", *limit, "-i", str(src), "-map", "0:a:0",
+        "-map_metadata", "-1", "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", str(dst),
+    )  # fmt: skip
+    _run(args, path=src)
+
+
 def decode_errors(path: Path) -> str:
     """Decode the whole file and return what ffmpeg complains about ("" if it decodes cleanly)."""
     args = _ffmpeg("-i", str(path), "-map", "0:a:0", "-f", "null", "-")
     return _run(args, path=path).stderr.strip()
+
+
+_SILENCE_EVENT = re.compile(r"silence_(start|end): (-?[\d.]+(?:e-?\d+)?)")
+
+
+def detect_silences(
+    path: Path, *, noise_db: float = -40.0, min_duration_s: float = 0.05
+) -> list[tuple[float, float]]:
+    """Stretches of the first audio stream quieter than ``noise_db``: (start_s, end_s) pairs.
+
+    ffmpeg prints the times with six significant digits (10 ms resolution past 1000 s);
+    callers use them to find pauses in speech, not as exact positions. A silence still
+    running at the end of the file ends at the file's duration.
+    """
+    args = _ffmpeg(
+        "-i", str(path), "-map", "0:a:0",
+        "-af", f"silencedetect=noise={noise_db:.1f}dB:duration={min_duration_s:.3f}",
+        "-f", "null", "-",
+        loglevel="info",
+    )  # fmt: skip
+    stderr = _run(args, path=path).stderr
+    silences: list[tuple[float, float]] = []
+    start: float | None = None
+    for kind, value in _SILENCE_EVENT.findall(stderr):
+        if kind == "start":
+            start = max(float(value), 0.0)
+        elif start is not None:
+            silences.append((start, float(value)))
+            start = None
+    if start is not None:
+        silences.append((start, probe(path).duration_s))
+    return silences

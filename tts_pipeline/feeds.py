@@ -1,0 +1,250 @@
+"""A library's feeds: ``feed.xml`` with every episode and ``feeds/<prefix>.xml`` per forum.
+
+Feeds are rendered from the state database and the files beside each episode, never edited
+in place: the enclosure length is the MP3's size on disk at render time, the transcript and
+chapters are listed when their files exist. ``render_library_feeds`` renders for any base
+URL without writing anything (the local server renders with its own address);
+``publish_feeds`` writes them atomically, with the cover they name.
+
+Per-forum feeds exist for every configured forum profile (empty until it has episodes, so
+their addresses can be subscribed to at once) and for any other prefix the library holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from tts_pipeline.config import Config
+from tts_pipeline.errors import FeedError
+from tts_pipeline.fsutil import atomic_write_bytes
+from tts_pipeline.ingest.article import PREFIX as ARTICLE_PREFIX
+from tts_pipeline.library import EpisodeRecord, Library
+from tts_pipeline.package.cover import default_cover
+from tts_pipeline.package.feed import (
+    FeedChannel,
+    FeedItem,
+    Transcript,
+    podcast_guid,
+    render_feed,
+    show_notes_html,
+)
+
+log = logging.getLogger(__name__)
+
+ALL_FEED = "feed.xml"
+FEEDS_DIR = "feeds"
+COVER_NAME = "cover.png"
+# Enough of an episode's script to fill the show notes (4,000 bytes of HTML) and then some.
+_NOTES_READ_BYTES = 16 * 1024
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_PRIVATE_SUFFIXES = (".localhost", ".local", ".test", ".example", ".invalid", ".internal")
+
+
+@dataclass(frozen=True)
+class FeedPlan:
+    """One feed of the library: where it lives, what it is called, which episodes it lists."""
+
+    path: str  # relative to the library root, with "/": "feed.xml", "feeds/AF.xml"
+    title: str
+    description: str
+    prefix: str | None  # None: every episode
+
+
+def feed_file_name(prefix: str) -> str:
+    """``<prefix>.xml`` when the prefix is a safe file name, else a safe, distinct stand-in."""
+    if _SAFE_NAME.fullmatch(prefix):
+        return f"{prefix}.xml"
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "_", prefix).strip("_")[:24] or "feed"
+    digest = hashlib.sha256(prefix.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{readable}-{digest}.xml"
+
+
+def _format_title(template: str, **fields: str) -> str:
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        allowed = ", ".join("{" + f + "}" for f in fields)
+        raise FeedError(
+            f"the forum_feed_title template {template!r} is invalid ({exc!r}); it may use {allowed}"
+        ) from exc
+
+
+def plan_feeds(config: Config, records: Iterable[EpisodeRecord]) -> list[FeedPlan]:
+    """The library's feeds: all episodes first, then one per forum prefix."""
+    name = config.templates.podcast_name
+    plans = [
+        FeedPlan(
+            ALL_FEED,
+            name,
+            f"{name}: forum posts from "
+            + ", ".join(dict.fromkeys(s.name for s in config.sites))
+            + ", narrated with text-to-speech.",
+            None,
+        )
+    ]
+    forums: dict[str, tuple[str, str]] = {}  # prefix -> (name in titles, spoken name)
+    for site in config.sites:
+        # The first profile with a prefix names its feed, unless a later one (a configured
+        # mirror after the built-ins) sets feed_name itself.
+        if site.prefix not in forums or site.feed_name:
+            forums[site.prefix] = (site.feed_name or site.name, site.name)
+    for record in records:
+        if record.prefix == ARTICLE_PREFIX:
+            forums.setdefault(record.prefix, ("Articles", "around the web"))
+        forums.setdefault(record.prefix, (record.prefix, record.prefix))
+    taken = {ALL_FEED}
+    for prefix, (forum, spoken) in forums.items():
+        path = f"{FEEDS_DIR}/{feed_file_name(prefix)}"
+        if path in taken:  # a safe prefix spelling out another's stand-in name
+            continue
+        taken.add(path)
+        title = _format_title(
+            config.templates.forum_feed_title, podcast_name=name, forum=forum, prefix=prefix
+        )
+        description = f"{name}: posts from {spoken}, narrated with text-to-speech."
+        plans.append(FeedPlan(path, title, description, prefix))
+    return plans
+
+
+def library_url(base_url: str, relative: str) -> str:
+    """The public URL of a file in the library (path segments percent-encoded)."""
+    return base_url.rstrip("/") + "/" + quote(relative, safe="/")
+
+
+def check_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FeedError(f"base URL {base_url!r} must be an absolute http:// or https:// URL")
+    return base_url
+
+
+def is_public_url(url: str) -> bool:
+    """False for loopback, private and reserved hosts (a preview server, a test domain)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith(_PRIVATE_SUFFIXES):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." in host  # a bare intranet name is not a public address
+    return address.is_global
+
+
+def _script_paragraphs(path: Path) -> list[str]:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_NOTES_READ_BYTES)
+    except OSError:
+        return []
+    text = head.decode("utf-8", "ignore")
+    paragraphs = text.split("\n\n")
+    if len(head) == _NOTES_READ_BYTES:
+        paragraphs = paragraphs[:-1]  # the last one may be cut mid-word
+    return paragraphs
+
+
+def _item(library: Library, config: Config, base: str, record: EpisodeRecord) -> FeedItem | None:
+    mp3 = library.episodes_dir / record.mp3
+    try:
+        size = mp3.stat().st_size  # the file as served, not as first recorded
+    except OSError:
+        return None  # removed since it was listed
+    eid = record.id
+    transcripts = []
+    if library.vtt_path(eid).is_file():
+        transcripts.append(
+            Transcript(
+                library_url(base, f"episodes/{library.vtt_path(eid).name}"),
+                "text/vtt",
+                config.language,
+                captions=True,
+            )
+        )
+    if library.script_path(eid).is_file():
+        transcripts.append(
+            Transcript(
+                library_url(base, f"episodes/{library.script_path(eid).name}"),
+                "text/plain",
+                config.language,
+            )
+        )
+    chapters = library.chapters_path(eid)
+    return FeedItem(
+        guid=eid,
+        title=record.title,
+        link=record.url,
+        description=record.description,
+        published=record.published,
+        enclosure_url=library_url(base, f"episodes/{record.mp3}"),
+        enclosure_length=size,
+        duration_s=record.duration_s,
+        content_html=show_notes_html(record.url, _script_paragraphs(library.script_path(eid))),
+        author=record.authors,
+        transcripts=tuple(transcripts),
+        chapters_url=(library_url(base, f"episodes/{chapters.name}") if chapters.is_file() else ""),
+    )
+
+
+def render_library_feeds(
+    library: Library, config: Config, base_url: str | None = None
+) -> dict[str, bytes]:
+    """Every feed of the library as XML bytes, by path relative to the library root.
+
+    URLs in the feeds (enclosures, transcripts, chapters, cover, atom:link) start with
+    ``base_url`` (default: the config's). Nothing is written.
+    """
+    base = check_base_url(base_url or config.base_url)
+    records = library.episodes()
+    items = [(r.prefix, item) for r in records if (item := _item(library, config, base, r))]
+    guids = library.feed_guids()
+    feeds: dict[str, bytes] = {}
+    for plan in plan_feeds(config, records):
+        self_url = library_url(base, plan.path)
+        channel = FeedChannel(
+            title=plan.title,
+            link=base,
+            description=plan.description,
+            self_url=self_url,
+            image_url=library_url(base, COVER_NAME),
+            author=config.templates.podcast_name,
+            language=config.language,
+            podcast_guid=guids.get(plan.path) or podcast_guid(self_url),
+        )
+        chosen = [item for prefix, item in items if plan.prefix in (None, prefix)]
+        feeds[plan.path] = render_feed(channel, chosen)
+    return feeds
+
+
+def publish_feeds(library: Library, config: Config, base_url: str | None = None) -> list[Path]:
+    """Render every feed and write it (atomically) with the cover; return the feed paths.
+
+    A feed's podcast:guid is kept from the first time it is published at a public URL; a
+    loopback or test address never fixes it.
+    """
+    base = check_base_url(base_url or config.base_url)
+    records = library.episodes()
+    if is_public_url(base):
+        for plan in plan_feeds(config, records):
+            url = library_url(base, plan.path)
+            library.assign_feed_guid(plan.path, podcast_guid(url), url)
+    feeds = render_library_feeds(library, config, base)
+    try:
+        cover, art = library.root / COVER_NAME, default_cover().read_bytes()
+        if not cover.is_file() or cover.read_bytes() != art:
+            atomic_write_bytes(cover, art)
+        written = []
+        for relative, data in feeds.items():
+            path = library.root / relative
+            atomic_write_bytes(path, data)
+            written.append(path)
+    except OSError as exc:
+        raise FeedError(f"cannot write the feeds in {library.root}: {exc}") from exc
+    log.info("wrote %d feeds with %d episodes", len(written), len(records))
+    return written

@@ -1,0 +1,256 @@
+"""Local faults through the real CLI: a read-only or full library, ffmpeg missing or failing,
+SIGKILL at random points of a conversion; and the input-safety rules checked on the source.
+
+The file-system cases mount a small tmpfs (root in CI and here); where mounting is not
+permitted they skip, saying so.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from faultkit import (
+    assert_library_sound,
+    assert_one_line_failure,
+    convert,
+    forum_post,
+    write_config,
+)
+
+from tts_pipeline.sample.forum_server import ForumServer
+
+PACKAGE = Path(__file__).resolve().parents[1] / "tts_pipeline"
+IDS = ["LocalFaultAbc2345", "LocalFaultDef2345", "LocalFaultGhk2345"]
+
+
+@pytest.fixture
+def forum() -> Iterator[ForumServer]:
+    with ForumServer({i: forum_post(i) for i in IDS}) as server:
+        yield server
+
+
+def post_url(forum: ForumServer, post_id: str = IDS[0]) -> str:
+    return f"{forum.base_url}/posts/{post_id}/harbour-lights"
+
+
+def _mount(args: list[str]) -> None:
+    result = subprocess.run(args, capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a test file system here ({result.stderr.strip()})")
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MiB tmpfs: room for one short episode, filled up to provoke "disk full"."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a size-limited tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    _mount(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)])
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill_leaving(folder: Path, free_kb: int) -> Path:
+    """Write a filler file that leaves about ``free_kb`` KiB free on ``folder``'s file system."""
+    filler = folder / f"filler-{free_kb}"
+    stats = os.statvfs(folder)
+    size = stats.f_bavail * stats.f_frsize - free_kb * 1024
+    with open(filler, "wb") as fh, contextlib.suppress(OSError):
+        fh.write(b"\0" * max(size, 0))
+    return filler
+
+
+def test_library_on_a_full_disk(forum: ForumServer, tmp_path: Path, small_fs: Path) -> None:
+    """The disk fills while speaking chunks, while joining them, and while tagging the MP3:
+    each run fails in one line and leaves the library sound; with room again, the same
+    command completes, reusing whatever chunks were already cached."""
+    write_config(tmp_path, forum)
+    for free_kb in (300, 1200, 2600):
+        library = small_fs / f"lib-{free_kb}"
+        filler = _fill_leaving(small_fs, free_kb)
+        result = convert(post_url(forum), tmp_path, library=library)
+        assert_one_line_failure(result, "no space left on device")
+        assert_library_sound(library, episodes=0)
+        filler.unlink()
+    result = convert(post_url(forum), tmp_path, library=library)
+    assert result.returncode == 0, result.stderr
+    assert_library_sound(library, episodes=1)
+    assert _partial_files(library) == []
+
+
+def test_read_only_library(forum: ForumServer, tmp_path: Path, small_fs: Path) -> None:
+    write_config(tmp_path, forum)
+    library = small_fs / "lib"
+    library.mkdir()
+    _mount(["mount", "-o", "remount,ro", str(small_fs)])
+    result = convert(post_url(forum), tmp_path, library=library)
+    assert_one_line_failure(result, str(library), "read-only")
+    assert not any(library.iterdir())
+
+
+def _path_without(tmp: Path, *missing: str, fake: dict[str, str] | None = None) -> str:
+    """A PATH of symlinks to every program on the real PATH except ``missing``; ``fake``
+    maps names to shell scripts put in their place."""
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    for folder in reversed(os.environ.get("PATH", "").split(os.pathsep)):
+        if not folder or not Path(folder).is_dir():
+            continue
+        for program in Path(folder).iterdir():
+            if program.name in missing:
+                continue
+            link = bin_dir / program.name
+            link.unlink(missing_ok=True)
+            link.symlink_to(program)
+    for name, script in (fake or {}).items():
+        target = bin_dir / name
+        target.unlink(missing_ok=True)
+        target.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+        target.chmod(target.stat().st_mode | stat.S_IXUSR)
+    return str(bin_dir)
+
+
+def test_ffmpeg_missing(forum: ForumServer, tmp_path: Path) -> None:
+    write_config(tmp_path, forum)
+    path = _path_without(tmp_path, "ffmpeg", "ffprobe")
+    result = convert(post_url(forum), tmp_path, env={"PATH": path})
+    assert_one_line_failure(result, "ffmpeg", "not installed")
+    assert_library_sound(tmp_path / "lib", episodes=0)
+
+
+def test_ffmpeg_failing(forum: ForumServer, tmp_path: Path) -> None:
+    write_config(tmp_path, forum)
+    script = 'echo "Conversion failed: simulated codec crash" >&2; exit 69'
+    path = _path_without(tmp_path, fake={"ffmpeg": script})
+    result = convert(post_url(forum), tmp_path, env={"PATH": path})
+    assert_one_line_failure(result, "ffmpeg", "simulated codec crash")
+    assert_library_sound(tmp_path / "lib", episodes=0)
+
+
+def _partial_files(library: Path) -> list[Path]:
+    return [p for p in library.rglob("*.part") if p.is_file()]
+
+
+def test_sigkill_at_random_points_then_rerun(forum: ForumServer, tmp_path: Path) -> None:
+    """Kill a three-post conversion at random moments, repeatedly; after each kill the library
+    is sound, and a final run completes every episode exactly once."""
+    write_config(tmp_path, forum)
+    library = tmp_path / "lib"
+    urls = [post_url(forum, i) for i in IDS]
+    config = tmp_path / "tts-pipeline.toml"
+    argv = [sys.executable, "-m", "tts_pipeline", "convert", *urls]
+    argv += ["--config", str(config), "--library", "lib", "--jobs", "2", "-q"]
+    rng = random.Random(20261126)
+    kills = 0
+    for _ in range(6):
+        proc = subprocess.Popen(
+            argv,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # the kill takes the synthesis workers with it
+        )
+        time.sleep(rng.uniform(0.3, 2.5))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        assert_library_sound(library)  # consistent after every kill
+    assert kills >= 3
+    # A killed run cannot remove its temporary files; a later run sweeps those a day old.
+    stale = time.time() - 2 * 24 * 3600
+    for part in _partial_files(library):
+        os.utime(part, (stale, stale))
+    result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(assert_library_sound(library, episodes=3)) == sorted(IDS)
+    assert _partial_files(library) == []
+
+
+def _spawned_workers(pid: int) -> list[int]:
+    """The multiprocessing workers a CLI process has started (not its resource tracker)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            with contextlib.suppress(OSError):
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                    found.append(int(child))
+    return found
+
+
+def test_engine_worker_crash_mid_conversion(forum: ForumServer, tmp_path: Path) -> None:
+    """A synthesis worker SIGKILLed mid-episode (as an engine segfault or the OOM killer
+    would): that post fails in one line naming the chunk, the run goes on, a re-run
+    completes every episode once."""
+    write_config(tmp_path, forum)
+    library = tmp_path / "lib"
+    config = tmp_path / "tts-pipeline.toml"
+    argv = [sys.executable, "-m", "tts_pipeline", "convert", *(post_url(forum, i) for i in IDS)]
+    argv += ["--config", str(config), "--library", "lib", "--jobs", "2", "-q"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    killed = False
+    while not killed and proc.poll() is None and time.monotonic() < deadline:
+        for worker in _spawned_workers(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
+                killed = True
+                break
+        time.sleep(0.02)
+    _, stderr = proc.communicate(timeout=120)
+    assert killed, "no synthesis worker seen"
+    assert "Traceback" not in stderr, stderr
+    errors = stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(errors) == 1, stderr
+    assert errors[0].startswith("tts-pipeline: error: ") and "crash" in errors[0], errors
+    assert len(assert_library_sound(library)) == len(IDS) - 1
+    rerun = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(assert_library_sound(library, episodes=3)) == sorted(IDS)
+
+
+# -- input safety on the source ------------------------------------------------------------
+
+
+def _calls(tree: ast.AST) -> Iterator[ast.Call]:
+    return (node for node in ast.walk(tree) if isinstance(node, ast.Call))
+
+
+def test_no_shell_strings_anywhere_in_the_package() -> None:
+    """Subprocesses take argument lists: no shell=True, os.system or os.popen."""
+    offenders: list[str] = []
+    for source in PACKAGE.rglob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for call in _calls(tree):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in ("system", "popen", "getoutput", "getstatusoutput"):
+                offenders.append(f"{source.name}:{call.lineno} {name}()")
+            for keyword in call.keywords:
+                if keyword.arg == "shell" and not (
+                    isinstance(keyword.value, ast.Constant) and keyword.value.value is False
+                ):
+                    offenders.append(f"{source.name}:{call.lineno} shell=")
+            runs = name in ("run", "Popen", "call", "check_call", "check_output")
+            if runs and call.args and isinstance(call.args[0], ast.Constant | ast.JoinedStr):
+                offenders.append(f"{source.name}:{call.lineno} {name}(<string>)")
+    assert offenders == []

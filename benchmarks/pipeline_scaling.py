@@ -1,0 +1,173 @@
+"""How close a conversion comes to its floor, and how it scales with the post's length.
+
+Builds posts of about 10k, 50k and 100k words by repeating the AGI Ruin fixture's body (the
+bundled sample when the fixture is absent), each repetition's paragraphs made distinct so
+the chunk cache cannot dedupe them, and runs the real CLI on each in a fresh library.
+Prints one line per figure:
+
+1. floor (first size only): the pipeline's wall time against the engine alone (the spawn
+   pool synthesising the same chunks on the same cores into an empty cache) and ffmpeg alone
+   (encoding the joined audio to the same MP3), measured in the same run;
+2. peak RSS of the CLI's process tree at each size;
+3. cold vs warm (unchanged, complete episode) vs one-paragraph-edited re-runs (first size);
+4. seconds per 10k words at each size.
+
+    .venv/bin/python benchmarks/pipeline_scaling.py [--words 10000 50000 100000] [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from convert_post import FIXTURE, load_post, tree_rss_bytes
+
+from tts_pipeline.config import Config
+from tts_pipeline.models import Post
+from tts_pipeline.package.ffmpeg import encode_mp3
+from tts_pipeline.package.join import join_chunks
+from tts_pipeline.pipeline import plan_post
+from tts_pipeline.sample.forum_server import ForumServer
+from tts_pipeline.synth.runner import synthesize_chunks
+from tts_pipeline.synth.voices import load_voice
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def words_of(html: str) -> int:
+    return len(_TAG.sub(" ", html).split())
+
+
+def long_body(body: str, words: int) -> str:
+    """Paragraphs of ``body``, cycled until ``words`` words, each cycle's made distinct."""
+    paragraphs = [p + "</p>" for p in body.split("</p>") if p.strip()]
+    out: list[str] = []
+    total = cycle = 0
+    while total < words:
+        cycle += 1
+        for paragraph in paragraphs:
+            out.append(paragraph.replace("<p>", f"<p>Part {cycle}. ", 1))
+            total += words_of(paragraph) + 2
+            if total >= words:
+                break
+    return "".join(out)
+
+
+def run_cli(cmd: list[str]) -> tuple[float, int, dict[str, Any]]:
+    """Wall time, peak RSS of the process tree, and the CLI's JSON answer."""
+    peak = 0
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_bytes(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"conversion failed: {err.strip()}")
+    answer: dict[str, Any] = json.loads(out)
+    return wall, peak, answer
+
+
+def floor(result: dict[str, Any], jobs: int, tmp: Path) -> tuple[float, float]:
+    """Seconds for the engine alone on the post's chunks, and for ffmpeg alone encoding them."""
+    post = Post(
+        id=result["_id"],
+        title=result["title"],
+        authors=("Author",),
+        published=datetime(2022, 6, 5, tzinfo=UTC),
+        url="https://www.lesswrong.com/posts/x",
+        html=result["htmlBody"],
+        site_name="LessWrong",
+        prefix="LW",
+    )
+    voice = load_voice("default")
+    _, chunks = plan_post(post, Config(), voice)
+    started = time.perf_counter()
+    audio = synthesize_chunks(chunks, voice, tmp / "engine-cache", jobs=jobs)
+    engine_s = time.perf_counter() - started
+    joined = tmp / "joined.wav"
+    join_chunks(audio, joined)
+    started = time.perf_counter()
+    encode_mp3(joined, tmp / "encoded.mp3", bitrate_kbps=64, sample_rate=44100)
+    return engine_s, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--words", type=int, nargs="+", default=[10_000, 50_000, 100_000])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    base = load_post()
+    source = "AGI Ruin fixture" if FIXTURE.is_file() else "bundled sample"
+    print(f"source: {source} body repeated; jobs={args.jobs}; cores={os.cpu_count()}")
+    for n, words in enumerate(args.words):
+        post = {
+            **base,
+            "_id": f"Scaling{words:010d}",
+            "htmlBody": long_body(base["htmlBody"], words),
+        }
+        with ForumServer({post["_id"]: post}) as server, tempfile.TemporaryDirectory() as t:
+            tmp = Path(t)
+            config = tmp / "bench.toml"
+            config.write_text(
+                f'[forums.bench]\nname = "LessWrong"\nprefix = "LW"\nhosts = ["{server.host}"]\n'
+                f'graphql = "{server.graphql_url}"\n',
+                encoding="utf-8",
+            )
+            cmd = [sys.executable, "-m", "tts_pipeline", "convert", "--json", "--quiet"]
+            cmd += [f"{server.base_url}/posts/{post['_id']}", "--config", str(config)]
+            cmd += ["--library", str(tmp / "lib"), "--jobs", str(args.jobs)]
+            cold, peak, answer = run_cli(cmd)
+            spoken = len(Path(answer["script"]).read_text(encoding="utf-8").split())
+            audio_min = answer["duration_s"] / 60
+            print(
+                f"{words} words ({spoken} spoken, {audio_min:.0f} min audio): cold {cold:.1f} s,"
+                f" peak RSS {peak / 2**20:.0f} MiB, {cold / spoken * 10_000:.1f} s per 10k words,"
+                f" {answer['loudness_lufs']} LUFS / {answer['true_peak_dbtp']} dBTP"
+            )
+            if n > 0:
+                continue
+            warm, _, again = run_cli(cmd)
+            assert again["unchanged"], "the unchanged re-run was not recognised"
+            # Edit one paragraph of the first copy: only its chunk(s) are spoken again.
+            server.posts[post["_id"]] = {
+                **post,
+                "htmlBody": post["htmlBody"].replace("<p>Part 1. ", "<p>Part 1, edited. ", 1),
+            }
+            edited, _, _ = run_cli(cmd)
+            print(
+                f"{words} words re-runs: cold {cold:.1f} s, warm {warm:.2f} s"
+                f" ({100 * warm / cold:.1f}% of cold), one paragraph edited {edited:.1f} s"
+                f" ({100 * edited / cold:.1f}% of cold)"
+            )
+            engine_s, encoder_s = floor(post, args.jobs, tmp)
+            print(
+                f"{words} words floor: pipeline {cold:.1f} s, engine alone {engine_s:.1f} s,"
+                f" encoder alone {encoder_s:.1f} s;"
+                f" pipeline/max = {cold / max(engine_s, encoder_s):.2f},"
+                f" pipeline/sum = {cold / (engine_s + encoder_s):.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

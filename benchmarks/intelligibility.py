@@ -1,0 +1,161 @@
+"""Intelligibility per voice profile: what a speech recogniser hears, as a word error rate.
+
+For every voice profile (``tts-pipeline voices``), speaks the bundled sample post and a list of
+community terms through the real stages (clean with the pronunciation lexicon, plan chunks,
+synthesise), transcribes each chunk with the verifier's Whisper model (tiny.en, bundled) and
+prints one line per voice:
+
+- ``sample``: word error rate over the sample post (intro and outro included);
+- ``terms``: word error rate over one short sentence per term, and how many of the terms
+  themselves were heard (as written, after Whisper's English normaliser);
+- then, per voice, the words most often missed: input for the lexicon and the cleaner.
+
+    .venv/bin/python benchmarks/intelligibility.py [--voice NAME ...] [--model tiny.en]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tts_pipeline.clean import clean, speaker
+from tts_pipeline.config import Config
+from tts_pipeline.errors import TTSPipelineError
+from tts_pipeline.ingest import fetch_post
+from tts_pipeline.models import Chunk, Post, Script, VoiceProfile
+from tts_pipeline.pipeline import make_http
+from tts_pipeline.sample import sample_forum
+from tts_pipeline.synth.chunking import plan_chunks
+from tts_pipeline.synth.engine import get_engine
+from tts_pipeline.synth.runner import synthesize_chunks
+from tts_pipeline.synth.voices import list_voices
+from tts_pipeline.verify.check import ChunkCheck, check_chunk
+from tts_pipeline.verify.normalise import normalise
+from tts_pipeline.verify.whisper import Transcriber
+
+TERMS = (
+    "AGI", "RLHF", "LessWrong", "NeurIPS", "grokking", "Yudkowsky", "Bostrom", "MIRI", "CFAR",
+    "EA", "the Alignment Forum", "GiveWell", "Open Philanthropy", "Christiano", "corrigibility",
+    "mesa-optimizer", "inner alignment", "instrumental convergence", "Goodhart's law",
+    "interpretability", "superintelligence", "existential risk", "longtermism", "GPT-4",
+    "DeepMind", "Anthropic", "OpenAI", "Metaculus", "Bayesian", "utilitarianism",
+)  # fmt: skip
+# tiny.en hears "We wrote about X last week." in espeak's voice as "We wrote an out ...": a
+# carrier it follows (measured: plain words in it come out right) isolates the term.
+CARRIER = "The next word is {}."
+
+
+def sample_post() -> Post:
+    with sample_forum(Config()) as (config, url):
+        return fetch_post(url, config.sites, make_http(config))
+
+
+def terms_post() -> Post:
+    body = "".join(f"<p>{CARRIER.format(term)}</p>" for term in TERMS)
+    return Post(
+        id="terms",
+        title="Terms",
+        authors=("Ada Example",),
+        published=datetime(2024, 1, 1, tzinfo=UTC),
+        url="https://forum.example/posts/terms",
+        html=body,
+        site_name="The Sample Forum",
+        prefix="SAMPLE",
+    )
+
+
+def spoken_chunks(script: Script, voice: VoiceProfile, *, body_only: bool) -> list[Chunk]:
+    """The chunks the pipeline would synthesise (same planner, same lexicon)."""
+    engine = get_engine(voice.engine)
+    chunks = plan_chunks(script, engine.max_chars, voice.pauses, speak=speaker(voice.name))
+    if body_only:  # the terms list: no intro and outro
+        chunks = [c for c in chunks if 0 <= c.section < len(script.sections)]
+    return chunks
+
+
+def listen(
+    chunks: list[Chunk], voice: VoiceProfile, cache: Path, model: Transcriber, jobs: int
+) -> tuple[list[ChunkCheck], float, float]:
+    """Checks in chunk order, synthesis seconds, transcription seconds."""
+    start = time.perf_counter()
+    audio = synthesize_chunks(chunks, voice, cache, jobs=jobs)
+    synth_s = time.perf_counter() - start
+    start = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        checks = list(pool.map(lambda a: check_chunk(model, a), audio))
+    return checks, synth_s, time.perf_counter() - start
+
+
+def wer(checks: list[ChunkCheck]) -> float:
+    words = sum(c.score.words for c in checks)
+    return sum(c.score.errors for c in checks) / max(words, 1)
+
+
+def terms_heard(checks: list[ChunkCheck]) -> tuple[list[str], list[str]]:
+    """(heard, missed): a term counts as heard if its normalised letters appear in the
+    transcript, spaces ignored ("deep mind" is DeepMind, "less wrong" is LessWrong)."""
+    heard, missed = [], []
+    for term, check in zip(TERMS, checks, strict=True):
+        said = normalise(check.heard, spoken=False).replace(" ", "")
+        (heard if normalise(term).replace(" ", "") in said else missed).append(term)
+    return heard, missed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--voice", action="append", help="voice profile (default: all)")
+    parser.add_argument("--model", default="tiny.en", help="Whisper model name or folder")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    config = Config()
+    sample = clean(sample_post(), config.templates, config.clean)
+    terms = clean(terms_post(), config.templates, config.clean)
+    model = Transcriber(args.model, threads=1, workers=args.jobs)
+    voices = [v for v in list_voices() if not args.voice or v.name in args.voice]
+    load = os.getloadavg()[0]
+    print(f"model {args.model}, {len(TERMS)} terms, jobs {args.jobs}, load average {load:.1f}")
+    missed_by_voice: dict[str, Counter[str]] = {}
+    missed_terms: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for voice in voices:
+            try:
+                post_checks, synth_s, asr_s = listen(
+                    spoken_chunks(sample, voice, body_only=False),
+                    voice,
+                    Path(tmp),
+                    model,
+                    args.jobs,
+                )
+                term_checks, _, _ = listen(
+                    spoken_chunks(terms, voice, body_only=True), voice, Path(tmp), model, args.jobs
+                )
+            except TTSPipelineError as exc:
+                print(f"{voice.name:<8} skipped: {exc}")
+                continue
+            heard, missed = terms_heard(term_checks)
+            audio_s = sum(c.audio_s for c in post_checks)
+            print(
+                f"{voice.name:<8} {voice.engine:<8} sample WER {wer(post_checks):.3f}"
+                f" ({sum(c.score.words for c in post_checks)} words, {audio_s:.0f} s)"
+                f"  terms WER {wer(term_checks):.3f}, terms heard {len(heard)}/{len(TERMS)}"
+                f"  (synth {synth_s:.1f} s, transcribe {asr_s:.1f} s)",
+                flush=True,
+            )
+            missed_by_voice[voice.name] = Counter(w for c in post_checks for w in c.score.missed)
+            missed_terms[voice.name] = missed
+    for name, counts in missed_by_voice.items():
+        common = ", ".join(f"{w} ({n})" if n > 1 else w for w, n in counts.most_common(25))
+        print(f"{name}: sample post words missed: {common}")
+        print(f"{name}: terms not heard: {', '.join(missed_terms[name])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

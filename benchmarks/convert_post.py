@@ -4,7 +4,7 @@ Serves the AGI Ruin post (about 9,000 words) from ``../shared/fixtures`` on a lo
 server, or the bundled sample repeated to a similar length when the fixture is absent, and
 runs the real CLI on it in a fresh library. Prints one line per figure.
 
-    .venv/bin/python benchmarks/convert_post.py [--jobs N]
+    .venv/bin/python benchmarks/convert_post.py [--jobs N] [--voice NAME]
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def tree_rss_bytes(root: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--voice", default="default", help="voice profile (e.g. joe for Piper)")
     args = parser.parse_args()
     post = load_post()
     source = "AGI Ruin fixture" if FIXTURE.is_file() else "bundled sample x45"
@@ -78,7 +79,7 @@ def main() -> None:
         url = f"{server.base_url}/posts/{post['_id']}"
         cmd = [sys.executable, "-m", "tts_pipeline", "convert", url, "--json", "--quiet"]
         cmd += ["--config", str(config), "--library", str(Path(tmp) / "lib")]
-        cmd += ["--jobs", str(args.jobs)]
+        cmd += ["--jobs", str(args.jobs), "--voice", args.voice]
         peak = 0
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -100,7 +101,7 @@ def main() -> None:
             raise SystemExit(f"conversion failed: {err.strip()}")
         episode = json.loads(out)
         words = len(Path(episode["script"]).read_text(encoding="utf-8").split())
-    print(f"source: {source}, {words} spoken words, jobs={args.jobs}")
+    print(f"source: {source}, {words} spoken words, jobs={args.jobs}, voice={args.voice}")
     print(f"wall time: {wall:.1f} s")
     print(f"peak RSS (process tree): {peak / 2**20:.0f} MiB")
     print(f"audio length: {episode['duration_s'] / 60:.1f} min ({episode['duration_s']:.0f} s)")

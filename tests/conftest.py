@@ -7,6 +7,7 @@ cleanly when it is absent, so a fresh clone still passes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +21,12 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip("../shared/fixtures is not present beside this checkout")
     return SHARED_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def media_library(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A small real library (two short posts through the real pipeline), built once per run
+    for the preview and serve tests. Read-only: copy it before changing anything."""
+    from library_factory import build_library
+
+    return build_library(tmp_path_factory.mktemp("media-library"))

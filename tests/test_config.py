@@ -64,6 +64,7 @@ def test_local_file_is_found_in_the_working_folder(
         ("[forums.af]\ncolour = 1", "unknown keys: colour"),
         ("[forums.af]\nhosts = 'a'", "hosts must be a list"),
         ("[templates]\nintro = 3", "intro must be a string"),
+        ("[templates]\nouttro = 'x'", "unknown keys: outtro"),
     ],
 )
 def test_bad_config_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:

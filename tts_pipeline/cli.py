@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -11,13 +12,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tts_pipeline import __version__
+from tts_pipeline import __version__, voice_commands
 from tts_pipeline.config import Config, load_config
-from tts_pipeline.errors import TTSPipelineError
+from tts_pipeline.errors import LibraryError, PreviewError, TTSPipelineError
+from tts_pipeline.feeds import publish_feeds
 from tts_pipeline.library import Library
 from tts_pipeline.models import ChunkAudio, Episode
-from tts_pipeline.pipeline import convert_url, enclosure_url, make_http, publish_feed
-from tts_pipeline.synth.voices import list_voices, load_voice
+from tts_pipeline.pipeline import convert_url, enclosure_url, make_http
+from tts_pipeline.synth.voices import load_voice
+from tts_pipeline.verify.summary import verification_json, verification_line
+from tts_pipeline.watch import commands as watch_commands
 
 log = logging.getLogger("tts_pipeline")
 
@@ -64,18 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     feed = sub.add_parser(
         "feed",
         parents=[common, with_library],
-        help="rebuild feed.xml from the library",
-        description="Render the podcast feed again from the library's state database.",
+        help="rebuild feed.xml and the per-forum feeds from the library",
+        description=(
+            "Render feed.xml (every episode) and feeds/<prefix>.xml (one per forum) again from"
+            " the library's episode files and state database, e.g. after a config change."
+        ),
+    )
+    feed.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="where the library is published (default: base_url from the config)",
     )
     feed.set_defaults(run=cmd_feed)
 
-    voices = sub.add_parser(
-        "voices",
-        parents=[common],
-        help="list voice profiles",
-        description="List the voice profiles --voice can name.",
-    )
-    voices.set_defaults(run=cmd_voices)
+    voice_commands.add_commands(sub, [common])
+    _add_preview_and_serve(sub, common, with_library)
+    watch_commands.add_commands(sub, [common, with_library], _add_synth_options)
     return parser
 
 
@@ -83,6 +91,11 @@ def _add_synth_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voice", metavar="NAME", help="voice profile (see 'voices')")
     parser.add_argument(
         "--jobs", type=_positive_int, metavar="N", help="parallel synthesis processes"
+    )
+    parser.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        help="check every chunk with a speech recogniser (default: verify in the config)",
     )
 
 
@@ -104,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         if getattr(args, "library", None) is not None:
             config = replace(config, library=args.library)
+        if getattr(args, "verify", None) is not None:
+            config = replace(config, verify=args.verify)
         run: Callable[[argparse.Namespace, Config], int] = args.run
         return run(args, config)
     except TTSPipelineError as exc:
@@ -133,6 +148,8 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     from tts_pipeline.sample import sample_forum
 
+    if args.voice is None:  # narrate with joe when it is installed
+        args.voice = voice_commands.demo_voice(config)
     with sample_forum(config) as (demo_config, url):
         status = _convert_all(args, demo_config, [url])
     if status == EXIT_OK and not args.json:
@@ -167,6 +184,10 @@ def _convert_all(args: argparse.Namespace, config: Config, urls: Sequence[str]) 
             print(json.dumps(_episode_json(episode, config)), flush=True)
         else:
             print(f"{episode.title}\n  {episode.mp3} ({_clock(episode.duration_s)})", flush=True)
+            if episode.unchanged:
+                print("  unchanged since the last run: nothing to do", flush=True)
+            if episode.verification:
+                print(f"  {verification_line(episode.verification)}", flush=True)
     return EXIT_ERROR if failures else EXIT_OK
 
 
@@ -182,6 +203,8 @@ def _episode_json(episode: Episode, config: Config) -> dict[str, Any]:
         "loudness_lufs": round(episode.loudness.integrated_lufs, 2),
         "true_peak_dbtp": round(episode.loudness.true_peak_dbtp, 2),
         "script": str(episode.script_txt),
+        "unchanged": episode.unchanged,
+        **({"verify": verification_json(episode.verification)} if episode.verification else {}),
     }
 
 
@@ -210,15 +233,149 @@ class _ProgressBar:
 
 def cmd_feed(args: argparse.Namespace, config: Config) -> int:
     library = Library(config.library)
-    path = publish_feed(library, config)
-    print(f"{path} ({len(library.episodes())} episodes)")
+    if not library.state_path.is_file():
+        raise LibraryError(f"{library.root} is not a library yet (no {library.state_path.name})")
+    written = publish_feeds(library, config, args.base_url)
+    print(f"{written[0]} ({len(library.episodes())} episodes)")
+    for path in written[1:]:
+        print(path)
     return EXIT_OK
 
 
-def cmd_voices(args: argparse.Namespace, config: Config) -> int:
-    for voice in list_voices():
-        marker = "*" if voice.name == config.voice else " "
-        print(f"{marker} {voice.name:<12} {voice.engine:<8} {voice.voice:<16} {voice.rate_wpm} wpm")
+def _add_preview_and_serve(
+    sub: Any, common: argparse.ArgumentParser, with_library: argparse.ArgumentParser
+) -> None:
+    preview = sub.add_parser(
+        "preview",
+        parents=[common, with_library],
+        help="hear a post or an episode before publishing",
+        description=(
+            "Play the intro and the first seconds of a post (only those are synthesised), one"
+            " chapter of it, or an episode of the library from the start or from a chapter."
+            " Without a sound device the preview is written to a WAV file, whose path is"
+            " printed, and the command still succeeds."
+        ),
+    )
+    preview.add_argument("target", metavar="URL|EPISODE", help="post URL or episode id")
+    preview.add_argument(
+        "--seconds",
+        type=_seconds,
+        metavar="N",
+        help="how much to hear (a URL: 30 s of the post after the intro; an episode: to the end)",
+    )
+    preview.add_argument(
+        "--chapter", type=_positive_int, metavar="K", help="start at chapter K (from 1)"
+    )
+    preview.add_argument(
+        "--script",
+        action="store_true",
+        help="print the spoken script with section markers (and its chapters); play nothing",
+    )
+    preview.add_argument("--voice", metavar="NAME", help="voice profile for a URL (see 'voices')")
+    preview.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="where to write the WAV (default LIBRARY/previews/<id>.wav)",
+    )
+    preview.set_defaults(run=cmd_preview)
+
+    serve = sub.add_parser(
+        "serve",
+        parents=[common, with_library],
+        help="serve the library's feeds, episodes and a player page over HTTP",
+        description=(
+            "Serve the library over HTTP: an episode page, the feeds (pointing at this server),"
+            " and the episodes with byte ranges. Bind to a LAN address (or 0.0.0.0) to"
+            " subscribe from a phone on the same network."
+        ),
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000)")
+    serve.set_defaults(run=cmd_serve)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 24 * 3600:
+        raise argparse.ArgumentTypeError("must be from 0 to 86400")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be from 0 to 65535")
+    return value
+
+
+def cmd_preview(args: argparse.Namespace, config: Config) -> int:
+    from tts_pipeline import preview
+
+    library = Library(config.library)
+    found = preview.find_episode(library, args.target)
+    if found is None and not preview.is_url(args.target):
+        raise PreviewError(f"{args.target!r} is neither an episode in {library.root} nor a URL")
+    on_play = None if args.quiet else _announce
+    if found is not None:
+        if args.voice:
+            raise PreviewError(f"--voice applies to a URL; episode {found[0]} is already spoken")
+        if args.script:
+            print(preview.episode_script(library, found[0], chapter=args.chapter), end="")
+            return EXIT_OK
+        outcome = preview.preview_episode(
+            library, *found, seconds=args.seconds, chapter=args.chapter, output=args.output,
+            on_play=on_play,
+        )  # fmt: skip
+    else:
+        voice = load_voice(args.voice or config.voice)
+        if args.script:
+            text = preview.url_script(
+                args.target, config=config, voice=voice, http=make_http(config),
+                chapter=args.chapter,
+            )  # fmt: skip
+            print(text, end="")
+            return EXIT_OK
+        outcome = preview.preview_url(
+            args.target, config=config, library=library, voice=voice, http=make_http(config),
+            seconds=args.seconds, chapter=args.chapter, output=args.output,
+            jobs=config.effective_jobs(), on_play=on_play,
+        )  # fmt: skip
+    if outcome.not_played is not None:
+        print(
+            f"tts-pipeline: {outcome.not_played}; the preview"
+            f" ({outcome.duration_s:.1f} s) was written to a file instead",
+            file=sys.stderr,
+        )
+        print(outcome.wav)
+    return EXIT_OK
+
+
+def _announce(title: str, output: str, seconds: float) -> None:
+    print(f"Playing {title} ({_clock(seconds)}) on {output}", file=sys.stderr, flush=True)
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    from tts_pipeline.serve import LibraryServer
+
+    library = Library(config.library)
+    server = LibraryServer(
+        library, config=config, host=args.host, port=args.port, access_log=args.verbose > 0
+    )
+    print(f"Serving {library.root.resolve()} at {server.url} (Ctrl-C to stop)")
+    print(f"Feed: {server.url}feed.xml", flush=True)
+    if server.all_interfaces:
+        print("Listening on every interface: from another device, use this machine's address.")
+    with contextlib.suppress(KeyboardInterrupt):  # the normal way to stop a server
+        server.serve_forever()
     return EXIT_OK
 
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from tts_pipeline.clean.options import CleanOptions, parse_clean_options
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import ForumSite, Templates
+from tts_pipeline.watch.settings import WatchSettings, parse_watch
 
 BUILTIN_SITES: tuple[ForumSite, ...] = (
     ForumSite(
@@ -24,6 +26,7 @@ BUILTIN_SITES: tuple[ForumSite, ...] = (
         prefix="AF",
         hosts=("www.alignmentforum.org", "alignmentforum.org"),
         graphql="https://www.alignmentforum.org/graphql",
+        feed_name="Alignment Forum",
     ),
     ForumSite(
         key="lw",
@@ -31,6 +34,7 @@ BUILTIN_SITES: tuple[ForumSite, ...] = (
         prefix="LW",
         hosts=("www.lesswrong.com", "lesswrong.com", "lesserwrong.com", "www.lesserwrong.com"),
         graphql="https://www.lesswrong.com/graphql",
+        feed_name="LessWrong",
     ),
     ForumSite(
         key="ea",
@@ -43,6 +47,7 @@ BUILTIN_SITES: tuple[ForumSite, ...] = (
             "www.effective-altruism.com",
         ),
         graphql="https://forum.effectivealtruism.org/graphql",
+        feed_name="EA Forum",
     ),
 )
 
@@ -66,6 +71,11 @@ class Config:
     request_interval_s: float = 3.0  # ForumMagnum asks crawlers for Crawl-Delay: 3
     base_url: str = "http://127.0.0.1:8000/"  # where the library is published; enclosure URLs
     language: str = "en-us"
+    watch: WatchSettings = field(default_factory=WatchSettings)  # [watch]: the new-post watcher
+    clean: CleanOptions = field(default_factory=CleanOptions)  # [clean]: footnotes, images, ...
+    verify: bool = False  # transcribe every chunk and score it (needs the verify extra)
+    verify_model: str = "tiny.en"  # Whisper model name, or a local CTranslate2 model folder
+    verify_threshold: float = 0.8  # chunk word error rate above which it is spoken again
     source: Path | None = None  # the file this came from, if any
 
     def site(self, key: str) -> ForumSite:
@@ -119,6 +129,10 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
     templates = config.templates
     tpl = _table(data, "templates", where)
     if tpl:
+        unknown = set(tpl) - {f.name for f in fields(Templates)}
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise ConfigError(f"{where}: [templates] has unknown keys: {names}")
         templates = replace(templates, **{k: _str(tpl, k, where) for k in tpl})
     updates: dict[str, Any] = {}
     for name, kind in (
@@ -133,6 +147,8 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         ("user_agent_contact", str),
         ("base_url", str),
         ("language", str),
+        ("verify_model", str),
+        ("verify_threshold", float),
     ):
         if name in data:
             value = data[name]
@@ -143,6 +159,16 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
             updates[name] = value
     if "library" in data:
         updates["library"] = Path(_str(data, "library", where)).expanduser()
+    if "verify" in data:
+        if not isinstance(data["verify"], bool):
+            raise ConfigError(f"{where}: verify must be true or false")
+        updates["verify"] = data["verify"]
+    if updates.get("verify_threshold", 1.0) <= 0:
+        raise ConfigError(f"{where}: verify_threshold must be above 0 (a word error rate)")
+    if "watch" in data:
+        updates["watch"] = parse_watch(data["watch"], where, list(sites))
+    if "clean" in data:
+        updates["clean"] = parse_clean_options(_table(data, "clean", where), where)
     return replace(config, sites=tuple(sites.values()), templates=templates, **updates)
 
 
@@ -163,12 +189,12 @@ def _str(data: dict[str, Any], name: str, where: str) -> str:
 def _site(key: str, raw: Any, base: ForumSite | None, where: str) -> ForumSite:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: [forums.{key}] must be a table")
-    known = {"name", "prefix", "hosts", "graphql"}
+    known = {"name", "prefix", "hosts", "graphql", "feed_name"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{where}: [forums.{key}] has unknown keys: {', '.join(sorted(unknown))}")
     fields: dict[str, Any] = {}
-    for name in ("name", "prefix", "graphql"):
+    for name in ("name", "prefix", "graphql", "feed_name"):
         if name in raw:
             fields[name] = _str(raw, name, f"{where} [forums.{key}]")
     if "hosts" in raw:

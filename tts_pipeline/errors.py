@@ -57,3 +57,16 @@ class FeedError(TTSPipelineError):
 
 class LibraryError(TTSPipelineError):
     """The library folder or its state database cannot be used."""
+
+
+class VerificationError(TTSPipelineError):
+    """The speech recogniser that checks episodes failed on a chunk (a missing extra or model
+    is a ConfigError: not the post's fault)."""
+
+
+class PreviewError(TTSPipelineError):
+    """A preview could not be prepared or played."""
+
+
+class ServeError(TTSPipelineError):
+    """The local library server cannot start (address in use, library missing)."""

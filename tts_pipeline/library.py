@@ -1,7 +1,8 @@
 """Where a podcast library keeps its episodes, feeds, cache and state.
 
 Layout (DESIGN.md): ``feed.xml``, ``feeds/<prefix>.xml``, ``episodes/<id>.mp3`` with its
-``<id>.txt`` script, ``state.sqlite3`` and ``cache/``. The state database is the record of
+``<id>.txt`` script, ``<id>.vtt`` transcript and ``<id>.chapters.json``, ``state.sqlite3``
+and ``cache/``. The state database is the record of
 published episodes: feeds are rendered from it, never edited in place.
 """
 
@@ -9,17 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tts_pipeline.errors import LibraryError
-from tts_pipeline.models import Episode, Post
+from tts_pipeline.models import Episode, Post, Verification
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+STALE_PART_S = 24 * 3600  # a temporary file this old belongs to a run that was killed
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS episodes (
@@ -40,6 +45,53 @@ CREATE TABLE IF NOT EXISTS episodes (
     created_at TEXT NOT NULL
 );
 """
+
+# Each feed's podcast:guid, kept from the first time the feed was published at a public URL.
+_FEED_GUIDS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feed_guids (
+    feed TEXT PRIMARY KEY,
+    guid TEXT NOT NULL,
+    seed_url TEXT NOT NULL,
+    assigned_at TEXT NOT NULL
+)
+"""
+
+# What the speech recogniser heard in each verified episode (``verify``). Kept for a held-back
+# episode too, which has no row in ``episodes``; flagged/retried are JSON lists of chunks.
+_VERIFICATIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS verifications (
+    episode_id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    threshold REAL NOT NULL,
+    words INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    wer REAL NOT NULL,
+    flagged TEXT NOT NULL,
+    retried TEXT NOT NULL,
+    held_back TEXT NOT NULL,
+    verified_at TEXT NOT NULL
+)
+"""
+
+
+# What each published episode was made from (``incremental.inputs_hash``), so a re-run with
+# the same inputs can do nothing.
+_INPUTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS episode_inputs (
+    episode_id TEXT PRIMARY KEY,
+    inputs_hash TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class VerificationRecord:
+    """An episode's verification as the state database remembers it."""
+
+    episode_id: str
+    verification: Verification
+    held_back: str  # why the episode is not published; "" when it is
+    verified_at: datetime
 
 
 @dataclass(frozen=True)
@@ -99,6 +151,18 @@ class Library:
     def script_path(self, eid: str) -> Path:
         return self.episodes_dir / f"{eid}.txt"
 
+    def vtt_path(self, eid: str) -> Path:
+        """The timed transcript (WebVTT)."""
+        return self.episodes_dir / f"{eid}.vtt"
+
+    def chapters_path(self, eid: str) -> Path:
+        """The Podcasting 2.0 JSON chapters file."""
+        return self.episodes_dir / f"{eid}.chapters.json"
+
+    def verify_report_path(self, eid: str) -> Path:
+        """The speech recogniser's report: every chunk's transcript and score."""
+        return self.episodes_dir / f"{eid}.verify.json"
+
     def prepare(self) -> None:
         """Create the folders, or fail with one clear line if the library is unusable."""
         try:
@@ -106,6 +170,21 @@ class Library:
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LibraryError(f"cannot use library folder {self.root}: {exc.strerror}") from exc
+        self._sweep_stale_parts()
+
+    def _sweep_stale_parts(self) -> None:
+        """Remove temporary files a killed run left beside the published ones.
+
+        A SIGKILL or power cut skips atomic_path's cleanup; each such run would otherwise leave
+        a hidden partial MP3 in episodes/. Only files a day old go, so a conversion still
+        writing its MP3 in another process is never touched.
+        """
+        cutoff = time.time() - STALE_PART_S
+        for folder in (self.root, self.episodes_dir, self.feeds_dir):
+            for part in folder.glob(".*.part"):
+                with contextlib.suppress(OSError):  # gone already, or not ours to remove
+                    if part.stat().st_mtime < cutoff:
+                        part.unlink()
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -144,10 +223,109 @@ class Library:
             episode.loudness.true_peak_dbtp,
             datetime.now(UTC).isoformat(),
         )
+        # SQLite stores UTF-8, which has no lone surrogates (JSON "\ud800" from an API).
+        stored = [_LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in row]
         with self._db() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO episodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row
+                "INSERT OR REPLACE INTO episodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", stored
             )
+
+    def record_verification(
+        self, eid: str, verification: Verification, *, held_back: str = ""
+    ) -> None:
+        """Remember what the recogniser heard in episode ``eid`` (replacing older runs)."""
+        row = (
+            eid,
+            verification.model,
+            verification.threshold,
+            verification.words,
+            verification.errors,
+            verification.wer,
+            json.dumps(list(verification.flagged)),
+            json.dumps(list(verification.retried)),
+            held_back,
+            datetime.now(UTC).isoformat(),
+        )
+        with self._db() as conn:
+            conn.execute(_VERIFICATIONS_SCHEMA)
+            conn.execute("INSERT OR REPLACE INTO verifications VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+
+    def forget_verification(self, eid: str) -> None:
+        """Drop episode ``eid``'s verification: its audio was made again, unchecked."""
+        if not self.state_path.exists():
+            return
+        with self._db() as conn:
+            conn.execute(_VERIFICATIONS_SCHEMA)
+            conn.execute("DELETE FROM verifications WHERE episode_id = ?", (eid,))
+        self.verify_report_path(eid).unlink(missing_ok=True)
+
+    def verifications(self) -> dict[str, VerificationRecord]:
+        """Every verified episode's record, by episode id (held-back episodes included)."""
+        if not self.state_path.exists():
+            return {}
+        with self._db() as conn:
+            conn.execute(_VERIFICATIONS_SCHEMA)
+            rows = conn.execute(
+                "SELECT episode_id, model, threshold, words, errors, flagged, retried,"
+                " held_back, verified_at FROM verifications ORDER BY verified_at, episode_id"
+            ).fetchall()
+        return {
+            r[0]: VerificationRecord(
+                episode_id=r[0],
+                verification=Verification(
+                    model=r[1],
+                    threshold=r[2],
+                    words=r[3],
+                    errors=r[4],
+                    flagged=tuple(json.loads(r[5])),
+                    retried=tuple(json.loads(r[6])),
+                    report=self.verify_report_path(r[0]),
+                ),
+                held_back=r[7],
+                verified_at=datetime.fromisoformat(r[8]),
+            )
+            for r in rows
+        }
+
+    def record_inputs(self, eid: str, digest: str) -> None:
+        """Remember the inputs hash of episode ``eid``, just published."""
+        with self._db() as conn:
+            conn.execute(_INPUTS_SCHEMA)
+            conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)", (eid, digest))
+
+    def episode_inputs(self, eid: str) -> str | None:
+        """The inputs hash episode ``eid`` was last published from, if any."""
+        if not self.state_path.exists():
+            return None
+        with self._db() as conn:
+            conn.execute(_INPUTS_SCHEMA)
+            row = conn.execute(
+                "SELECT inputs_hash FROM episode_inputs WHERE episode_id = ?", (eid,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def feed_guids(self) -> dict[str, str]:
+        """The podcast:guid assigned to each feed so far, by its path in the library."""
+        if not self.state_path.exists():
+            return {}
+        with self._db() as conn:
+            conn.execute(_FEED_GUIDS_SCHEMA)
+            return dict(conn.execute("SELECT feed, guid FROM feed_guids").fetchall())
+
+    def assign_feed_guid(self, feed: str, guid: str, seed_url: str) -> str:
+        """Keep ``guid`` for ``feed`` unless it already has one; return the one it keeps.
+
+        A podcast's guid is assigned once and follows it when its URL changes (the
+        podcast namespace's rule), so the first assignment wins.
+        """
+        with self._db() as conn:
+            conn.execute(_FEED_GUIDS_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO feed_guids VALUES (?,?,?,?)",
+                (feed, guid, seed_url, datetime.now(UTC).isoformat()),
+            )
+            row = conn.execute("SELECT guid FROM feed_guids WHERE feed = ?", (feed,)).fetchone()
+        return str(row[0])
 
     def episodes(self) -> list[EpisodeRecord]:
         """Every recorded episode whose MP3 is present, newest post first."""

@@ -21,6 +21,7 @@ class ForumSite:
     hosts: tuple[str, ...]  # lower-case host[:port] values, e.g. ("www.alignmentforum.org",)
     graphql: str  # absolute GraphQL endpoint URL
     software: str = "forummagnum"
+    feed_name: str = ""  # name in its feed's title, e.g. "Alignment Forum"; empty: ``name``
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,21 @@ class SegmentKind(StrEnum):
 
 @dataclass(frozen=True)
 class Segment:
-    """One block of speakable plain text (no markup, no URLs)."""
+    """One block of speakable plain text (no markup, no URLs).
+
+    ``display`` is what a transcript shows instead of ``text`` when the two differ (a long
+    displayed equation is *spoken* as a short stand-in but *shown* as its TeX); None when the
+    transcript shows ``text``.
+    """
 
     kind: SegmentKind
     text: str
+    display: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The transcript form of this segment."""
+        return self.text if self.display is None else self.display
 
 
 @dataclass(frozen=True)
@@ -83,8 +95,8 @@ class Script:
         return (self.intro, *body, self.outro)
 
     def text(self) -> str:
-        """The spoken script as plain text, one segment per paragraph."""
-        return "\n\n".join(s.text for s in self.segments()) + "\n"
+        """The script as a transcript, one segment per paragraph (``Segment.shown``)."""
+        return "\n\n".join(s.shown for s in self.segments()) + "\n"
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,10 @@ class VoiceProfile:
     voice: str  # engine-specific voice id, e.g. "gmw/en-us"
     rate_wpm: int = 200
     pauses: Pauses = field(default_factory=Pauses)
+    # Neural engines (Piper): the model file, absolute once loaded ("" = find it by `voice`),
+    # and whether to drop the model's random noise so the same text gives the same bytes.
+    model: str = ""
+    deterministic: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,9 +128,15 @@ class Chunk:
     """One engine call's worth of text; ``pause_after_ms`` of silence follows it."""
 
     index: int
-    text: str
+    text: str  # exactly what the engine is given (normalised, pronunciation lexicon applied)
     pause_after_ms: int
     section: int  # -1 intro, 0..n-1 the script's sections, n the outro
+    display: str | None = None  # the written form for transcripts; None: same as ``text``
+
+    @property
+    def shown(self) -> str:
+        """What a transcript (VTT cue) shows for this chunk."""
+        return self.text if self.display is None else self.display
 
 
 @dataclass(frozen=True)
@@ -150,6 +172,24 @@ class Loudness:
 
 
 @dataclass(frozen=True)
+class Verification:
+    """What a speech recogniser heard in an episode, against the text each chunk was given."""
+
+    model: str  # the Whisper model that listened
+    threshold: float  # a chunk above this word error rate is spoken again, then flagged
+    words: int  # reference words over the episode
+    errors: int  # word errors (substitutions + deletions + insertions) over the episode
+    flagged: tuple[int, ...]  # chunk indexes still above the threshold after one retry
+    retried: tuple[int, ...]  # chunk indexes spoken a second time
+    report: Path  # the sidecar with every chunk's transcript (``episodes/<id>.verify.json``)
+
+    @property
+    def wer(self) -> float:
+        """The episode's word error rate: its intelligibility, lower is better."""
+        return self.errors / self.words if self.words else 0.0
+
+
+@dataclass(frozen=True)
 class Episode:
     """A finished episode: its files are in place under their final names."""
 
@@ -162,6 +202,8 @@ class Episode:
     size_bytes: int
     loudness: Loudness
     description: str  # plain-text summary for tags and the feed
+    verification: Verification | None = None  # when the episode was checked by ear
+    unchanged: bool = False  # a re-run found it complete and made from the same inputs
 
 
 @dataclass(frozen=True)
@@ -179,3 +221,5 @@ class Templates:
     )
     episode_title: str = "{prefix} - {title} by {authors}"
     podcast_name: str = "The Nonlinear Library"
+    # Title of a forum's own feed; fields: podcast_name, forum (the profile's feed_name), prefix.
+    forum_feed_title: str = "{podcast_name}: {forum}"

@@ -6,25 +6,28 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from tts_pipeline.clean import clean
+from tts_pipeline.clean import clean, speaker
 from tts_pipeline.config import Config
+from tts_pipeline.feeds import library_url, publish_feeds
 from tts_pipeline.fsutil import atomic_write_bytes, atomic_write_text
+from tts_pipeline.incremental import inputs_hash, unchanged_episode
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.ingest.http import HttpClient, default_user_agent
 from tts_pipeline.library import Library, episode_id
-from tts_pipeline.models import ChunkAudio, Episode, Post, Script, VoiceProfile
-from tts_pipeline.package import package_episode
+from tts_pipeline.models import Chunk, ChunkAudio, Episode, Post, Script, VoiceProfile
+from tts_pipeline.package import chapters_json, package_episode, plan_chapters, render_vtt
 from tts_pipeline.package.cover import default_cover
-from tts_pipeline.package.feed import FeedChannel, FeedItem, write_feed
 from tts_pipeline.package.tags import TagInfo
 from tts_pipeline.synth.chunking import plan_chunks
 from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.runner import synthesize_chunks
+from tts_pipeline.verify.policy import HeldBackError, HoldBar, hold_reason
+from tts_pipeline.verify.report import VerifyReport
+from tts_pipeline.verify.stage import check_verifier, each_chunk, save_report, start_verifier
 
 log = logging.getLogger(__name__)
 
 DESCRIPTION_CHARS = 600
-COVER_NAME = "cover.png"
 
 
 class Progress(Protocol):
@@ -56,12 +59,22 @@ def convert_url(
     progress: Progress | None = None,
 ) -> Episode:
     """Fetch one post and turn it into a published episode."""
+    if config.verify:
+        check_verifier(config)  # a missing extra fails before the fetch, not after it
     library.prepare()
     post = fetch_post(url, config.sites, http)
     log.info("fetched %r (%d chars of HTML)", post.title, len(post.html))
     return convert_post(
         post, config=config, library=library, voice=voice, jobs=jobs, progress=progress
     )
+
+
+def plan_post(post: Post, config: Config, voice: VoiceProfile) -> tuple[Script, list[Chunk]]:
+    """The script of ``post`` and the engine calls that speak it. Previews plan with this too,
+    so their chunks are the episode's: the same cache entries and the same chapters."""
+    script = clean(post, config.templates, config.clean)
+    engine = get_engine(voice.engine)
+    return script, plan_chunks(script, engine.max_chars, voice.pauses, speak=speaker(voice.name))
 
 
 def convert_post(
@@ -72,11 +85,21 @@ def convert_post(
     voice: VoiceProfile,
     jobs: int,
     progress: Progress | None = None,
+    hold: HoldBar | None = None,
 ) -> Episode:
-    script = clean(post, config.templates)
-    engine = get_engine(voice.engine)
-    chunks = plan_chunks(script, engine.max_chars, voice.pauses)
+    """Turn a fetched post into a published episode. With ``config.verify`` every chunk is
+    checked by a speech recogniser while later ones are synthesised; an episode below
+    ``hold`` is then made and recorded but not published (HeldBackError)."""
+    script, chunks = plan_post(post, config, voice)
+    eid, description = episode_id(post), describe(post, script)
+    digest = inputs_hash(post, chunks, voice, config, title=script.title, description=description)
+    unchanged = unchanged_episode(library, eid, digest, post)
+    if unchanged is not None:
+        log.info("%s is complete and unchanged: nothing to do", unchanged.mp3.name)
+        return unchanged
     log.info("%d chunks to speak with voice %s", len(chunks), voice.name)
+    verifier = start_verifier(config, jobs) if config.verify else None  # fails before work
+    checked: VerifyReport | None = None
     if progress:
         progress.start(script.title, len(chunks))
     try:
@@ -85,14 +108,18 @@ def convert_post(
             voice,
             library.cache_dir / "chunks",
             jobs=jobs,
-            on_progress=progress.advance if progress else None,
+            on_progress=each_chunk(progress, verifier),
         )
+        if verifier:  # re-speaks chunks the recogniser could not follow
+            audio, checked = verifier.finish(
+                audio, voice=voice, cache_dir=library.cache_dir / "chunks", jobs=jobs
+            )
     finally:
+        if verifier:
+            verifier.close()
         if progress:
             progress.finish()
 
-    eid = episode_id(post)
-    description = describe(post, script)
     atomic_write_text(library.script_path(eid), script.text())
     packaged = package_episode(
         audio,
@@ -111,6 +138,19 @@ def convert_post(
         sample_rate=config.sample_rate,
         target_lufs=config.target_lufs,
         peak_dbtp=config.true_peak_dbtp,
+        chapters=plan_chapters(script, chunks, opening_title=post.title),
+    )
+    # The side files follow the MP3; the episode is recorded only once all are in place.
+    atomic_write_bytes(library.vtt_path(eid), render_vtt(packaged.cues))
+    atomic_write_bytes(
+        library.chapters_path(eid),
+        chapters_json(
+            packaged.chapters,
+            title=script.title,
+            podcast_name=config.templates.podcast_name,
+            author=", ".join(post.authors),
+            file_name=library.mp3_path(eid).name,
+        ),
     )
     episode = Episode(
         id=eid,
@@ -122,9 +162,18 @@ def convert_post(
         size_bytes=packaged.size_bytes,
         loudness=packaged.loudness,
         description=description,
+        verification=save_report(library, eid, checked),
     )
+    held = hold_reason(episode.verification, hold or HoldBar())
+    if episode.verification:
+        library.record_verification(eid, episode.verification, held_back=held or "")
+    else:
+        library.forget_verification(eid)  # an older check heard older audio
+    if held:
+        raise HeldBackError(held, episode=episode)
     # Record only once the files are in place, then render the feed from the record.
     library.record_episode(episode)
+    library.record_inputs(eid, digest)
     publish_feed(library, config)
     return episode
 
@@ -138,40 +187,10 @@ def describe(post: Post, script: Script) -> str:
 
 
 def enclosure_url(config: Config, mp3: Path) -> str:
-    return config.base_url.rstrip("/") + "/episodes/" + mp3.name
+    return library_url(config.base_url, f"episodes/{mp3.name}")
 
 
-def publish_feed(library: Library, config: Config) -> Path:
-    """Re-render feed.xml from the state database (atomically)."""
-    templates = config.templates
-    channel = FeedChannel(
-        title=templates.podcast_name,
-        link=config.base_url,
-        description=(
-            f"{templates.podcast_name}: forum posts from "
-            + ", ".join(s.name for s in config.sites)
-            + ", narrated with text-to-speech."
-        ),
-        language=config.language,
-        author=templates.podcast_name,
-        image_url=config.base_url.rstrip("/") + "/" + COVER_NAME,
-        self_url=config.base_url.rstrip("/") + "/feed.xml",
-    )
-    items = [
-        FeedItem(
-            guid=record.id,
-            title=record.title,
-            link=record.url,
-            description=record.description,
-            published=record.published,
-            enclosure_url=enclosure_url(config, library.episodes_dir / record.mp3),
-            enclosure_length=record.size_bytes,
-            duration_s=record.duration_s,
-        )
-        for record in library.episodes()
-    ]
-    cover = library.root / COVER_NAME
-    if not cover.exists():
-        atomic_write_bytes(cover, default_cover().read_bytes())
-    write_feed(library.feed_path, channel, items)
+def publish_feed(library: Library, config: Config, base_url: str | None = None) -> Path:
+    """Re-render feed.xml and every per-forum feed from the state database (atomically)."""
+    publish_feeds(library, config, base_url)
     return library.feed_path

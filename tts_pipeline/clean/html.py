@@ -224,11 +224,19 @@ def parse_body(html: str) -> Element:
     html = _NOT_XML.sub("", _XML_DECLARATION.sub("", html, count=1))
     try:
         # huge_tree: libxml2 otherwise drops text nested deeper than 255 elements.
-        return lxml.html.document_fromstring(html, parser=_PARSER).body
+        body = lxml.html.document_fromstring(html, parser=_PARSER).body
     except lxml.etree.ParserError:
         return None  # libxml2 only gives up on documents with no content at all
     except (ValueError, lxml.etree.LxmlError) as exc:
         raise CleanError(f"post body HTML could not be parsed: {exc}") from exc
+    # Even with huge_tree, libxml2 stops at 2048 levels and silently drops everything after
+    # that point, the rest of the post included: refuse rather than narrate half of it.
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in _PARSER.error_log):
+        raise CleanError(
+            "post body HTML is nested too deeply to read without losing text"
+            " (more than 2048 levels)"
+        )
+    return body
 
 
 def strip_rss_wrapping(body: Element) -> None:

@@ -13,7 +13,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -176,6 +176,29 @@ class HttpClient:
                 raise IngestError(f"{url} is not a web page (it is {ctype})", url=url)
             raw = self._read_capped(response, url)
             return _decode(raw, response.headers.get("Content-Type", "")), response.url
+
+    def download(self, url: str, sink: Callable[[bytes], object], *, max_bytes: int) -> int:
+        """GET ``url`` and hand its body to ``sink`` piece by piece (for files too large to
+        hold, such as voice models); return the byte count. IngestError on HTTP >= 400 or a
+        body over ``max_bytes``."""
+        with self._request("GET", url) as response:
+            if response.status_code >= 400:
+                raise IngestError(f"HTTP {response.status_code} from {url}", url=url)
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise IngestError(f"{url} is too large ({int(declared)} bytes)", url=url)
+            size = 0
+            try:
+                for chunk in response.iter_content(_CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise IngestError(
+                            f"{url} is too large (more than {max_bytes} bytes)", url=url
+                        )
+                    sink(chunk)
+            except requests.RequestException as exc:
+                raise IngestError(self._describe(exc, url), url=url) from exc
+            return size
 
     # -- internals -------------------------------------------------------------------------
 

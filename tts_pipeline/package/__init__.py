@@ -1,10 +1,13 @@
 """The package stage: chunk WAVs -> one loudness-normalised, tagged CBR MP3.
 
-join (wave, flat memory) -> place chapters and caption cues on the joined PCM -> normalise
-(ebur128 + gain + limiter) -> encode (libmp3lame CBR) -> measure the MP3 -> tag (ID3v2.3 with
-CHAP/CTOC) -> rename into place. The MP3 is written beside its final name and renamed only
-when complete, so a crash never leaves a half-written episode. The chapters and cues come
-back with the result, for the chapters JSON and WebVTT files written beside the MP3.
+join (wave, flat memory) -> one decode for loudness and pauses -> place chapters and caption
+cues on the joined PCM -> find the gain on a sample of the audio -> ONE ffmpeg run that
+applies gain + limiter and encodes (libmp3lame CBR), while a second ffmpeg meters the MP3 as
+it is written -> tag (ID3v2.3 with CHAP/CTOC) -> rename into place. The encoder is the floor
+(single-threaded LAME); everything else costs a few seconds whatever the length, and a
+re-encode happens only when the MP3 misses the target. The MP3 is written beside its final
+name and renamed only when complete, so a crash never leaves a half-written episode. The
+chapters and cues come back with the result, for the chapters JSON and WebVTT files.
 """
 
 from __future__ import annotations
@@ -29,13 +32,13 @@ from tts_pipeline.package.chapters import (
 )
 from tts_pipeline.package.ffmpeg import (
     check_mp3_settings,
-    detect_silences,
     encode_mp3,
     measure_loudness,
+    measure_with_silences,
     probe,
 )
 from tts_pipeline.package.join import ChunkSpan, Timeline, join_chunks
-from tts_pipeline.package.loudness import normalise
+from tts_pipeline.package.loudness import plan_gain
 from tts_pipeline.package.tags import TagInfo, write_tags
 from tts_pipeline.package.transcript import Cue, build_cues, render_vtt
 
@@ -116,20 +119,27 @@ def package_episode(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="package-", dir=work_dir) as tmp:
         joined = Path(tmp) / "joined.wav"
-        levelled = Path(tmp) / "levelled.wav"
         timeline = join_chunks(audio, joined)
         duration_s = timeline.duration_s
         placed = place_chapters(chapters, timeline)
-        # Pauses are found on the joined PCM, whose frames the timeline counts.
-        cues = build_cues(audio, timeline, detect_silences(joined))
+        # One decode finds both the loudness and the pauses (on the joined PCM, whose frames
+        # the timeline counts).
+        before, silences = measure_with_silences(joined)
+        cues = build_cues(audio, timeline, silences)
         # Aim the WAV so the *MP3* lands on target: a little loud, with peak headroom.
         wav_target = target_lufs + MP3_LOUDNESS_LOSS_LU
         wav_ceiling = peak_dbtp - mp3_peak_headroom_db(bitrate_kbps)
         with atomic_path(mp3_path) as part:
             for attempt in range(1, _MAX_ATTEMPTS + 1):
-                normalise(joined, levelled, target_lufs=wav_target, peak_dbtp=wav_ceiling)
-                encode_mp3(levelled, part, bitrate_kbps=bitrate_kbps, sample_rate=sample_rate)
-                final = measure_loudness(part)
+                gain, ceiling = plan_gain(
+                    joined, before_lufs=before, duration_s=duration_s,
+                    target_lufs=wav_target, peak_dbtp=wav_ceiling,
+                )  # fmt: skip
+                # Gain, limiter and encoder in one ffmpeg run, metered as it is written.
+                final = encode_mp3(
+                    joined, part, bitrate_kbps=bitrate_kbps, sample_rate=sample_rate,
+                    gain_db=gain, limit_dbtp=ceiling, measure=True,
+                ) or measure_loudness(part)  # fmt: skip
                 log.debug(
                     "attempt %d: WAV aimed at %.2f LUFS / %.2f dBTP -> MP3 %.1f LUFS / %.1f dBTP",
                     attempt, wav_target, wav_ceiling, final.integrated_lufs, final.true_peak_dbtp,

@@ -11,6 +11,7 @@ import logging
 import math
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,10 @@ SILENCE_LUFS = -70.0
 # inter-sample peaks a BS.1770 true-peak meter sees; at the source rate it only catches
 # sample peaks and the result overshoots the ceiling.
 _OVERSAMPLE = 4
+
+# libmp3lame's encoder delay plus the decoder's (576 + 529), which the Info frame tells a
+# decoder to skip; measured by aligning the decoded PCM of an MP3 with and without one.
+_LAME_DELAY_SAMPLES = 1105
 
 # ffmpeg's generic trailers, which say nothing about the cause.
 _NOISE = ("Conversion failed!", "Exiting normally")
@@ -146,21 +151,8 @@ def apply_gain(src: Path, dst: Path, gain_db: float, limit_dbtp: float) -> float
     ``latency=true`` removes its look-ahead delay, so every sample stays where it was
     (chapter and caption times are computed from sample offsets).
     """
-    if not math.isfinite(gain_db):
-        raise PackagingError(f"invalid gain {gain_db} dB", path=str(src))
-    limit = 10 ** (limit_dbtp / 20)
-    if not 0.0625 <= limit <= 1.0:  # alimiter's accepted range (-24..0 dBFS)
-        raise PackagingError(f"limiter ceiling {limit_dbtp} dBTP is out of range", path=str(src))
     rate = probe(src).sample_rate
-    chain = ",".join(
-        (
-            f"aresample={rate * _OVERSAMPLE}",
-            f"volume={gain_db:.3f}dB",
-            f"alimiter=limit={limit:.6f}:level=false:latency=true",
-            f"aresample={rate}",
-            _EBUR128_LOUDNESS,  # passes the audio through unchanged
-        )
-    )
+    chain = _limiter_chain(rate, gain_db, limit_dbtp, path=src) + "," + _EBUR128_LOUDNESS
     args = _ffmpeg(
         "-y", "-i", str(src), "-map", "0:a:0", "-af", chain,
         "-ar", str(rate), "-c:a", "pcm_s16le", "-map_metadata", "-1", "-f", "wav", str(dst),
@@ -184,21 +176,155 @@ def check_mp3_settings(bitrate_kbps: int, sample_rate: int) -> None:
         )
 
 
-def encode_mp3(src: Path, dst: Path, *, bitrate_kbps: int, sample_rate: int) -> None:
+def _limiter_chain(rate: int, gain_db: float, limit_dbtp: float, *, path: Path) -> str:
+    """Gain then a peak limiter on 4x oversampled audio, back at ``rate``.
+
+    The limiter runs on a 4x oversampled signal so the ceiling approximates a true-peak
+    ceiling; ``level=false`` stops alimiter from re-normalising its output and
+    ``latency=true`` removes its look-ahead delay, so every sample stays where it was
+    (chapter and caption times are computed from sample offsets).
+    """
+    if not math.isfinite(gain_db):
+        raise PackagingError(f"invalid gain {gain_db} dB", path=str(path))
+    limit = 10 ** (limit_dbtp / 20)
+    if not 0.0625 <= limit <= 1.0:  # alimiter's accepted range (-24..0 dBFS)
+        raise PackagingError(f"limiter ceiling {limit_dbtp} dBTP is out of range", path=str(path))
+    return ",".join(
+        (
+            f"aresample={rate * _OVERSAMPLE}",
+            f"volume={gain_db:.3f}dB",
+            f"alimiter=limit={limit:.6f}:level=false:latency=true",
+            f"aresample={rate}",
+        )
+    )
+
+
+def limited_loudness(
+    src: Path, gain_db: float, limit_dbtp: float, *, sample_every_s: int = 1
+) -> float:
+    """Integrated loudness (LUFS) ``src`` would have after :func:`apply_gain`, written nowhere.
+
+    With ``sample_every_s`` = N > 1 only the first second of every N is processed: the
+    limiter's loss of loudness is a property of the speech, not of where in it one looks.
+    On 44 minutes of espeak-ng speech one second in ten read the same loudness to 0.1 LU
+    as the whole file, at a seventh of the cost.
+    """
+    rate = probe(src).sample_rate
+    chain = _limiter_chain(rate, gain_db, limit_dbtp, path=src)
+    if sample_every_s > 1:
+        chain = f"aselect='lt(mod(t\\,{sample_every_s})\\,1)'," + chain
+    args = _ffmpeg(
+        "-i", str(src), "-map", "0:a:0", "-af", f"{chain},{_EBUR128_LOUDNESS}", "-f", "null", "-",
+        loglevel="info",
+    )  # fmt: skip
+    return _integrated(_summary(args, path=src))
+
+
+def encode_mp3(
+    src: Path,
+    dst: Path,
+    *,
+    bitrate_kbps: int,
+    sample_rate: int,
+    gain_db: float | None = None,
+    limit_dbtp: float = 0.0,
+    measure: bool = False,
+) -> Loudness | None:
     """Encode ``src`` to a mono CBR MP3 at ``dst`` (a seekable file; any name, even ``.part``).
 
     CBR plus a seekable output means LAME's Info header is written and every player computes
     the same duration. No tags are written here: ``tags.write_tags`` owns the ID3 tag.
+
+    With ``gain_db`` the audio is amplified and limited to ``limit_dbtp`` on the way in (one
+    decode, no intermediate WAV). With ``measure`` the encoded stream is also sent down a pipe
+    to a second ffmpeg that meters it (integrated loudness and true peak) *while* the encoder
+    runs, so checking the final MP3 costs no extra wall time on a second core; the loudness
+    of the MP3 is returned. Otherwise None.
     """
     check_mp3_settings(bitrate_kbps, sample_rate)
-    args = _ffmpeg(
-        "-y", "-i", str(src), "-map", "0:a:0", "-map_metadata", "-1",
+    rate_in = probe(src).sample_rate if gain_db is not None else 0
+    chain = (
+        [] if gain_db is None else ["-af", _limiter_chain(rate_in, gain_db, limit_dbtp, path=src)]
+    )
+    head = _ffmpeg(
+        "-y", "-i", str(src), "-map", "0:a:0", "-map_metadata", "-1", *chain,
         "-ac", "1", "-ar", str(sample_rate),
         "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k",
-        "-write_xing", "1", "-id3v2_version", "0", "-write_id3v1", "0",
-        "-f", "mp3", str(dst),
     )  # fmt: skip
-    _run(args, path=src)
+    if not measure:
+        args = [*head, "-write_xing", "1", "-id3v2_version", "0", "-write_id3v1", "0"]
+        _run([*args, "-f", "mp3", str(dst)], path=src)
+        return None
+    # The tee muxer writes the very bytes the plain command writes (checked with cmp); the pipe
+    # copy has no Info frame (a pipe cannot seek back), which the meter does not need:
+    file_opts = "f=mp3:id3v2_version=0:write_id3v1=0:write_xing=1:onfail=abort"
+    target = f"[{file_opts}]{_tee_escape(str(dst))}|[f=mp3:id3v2_version=0:write_xing=0]pipe:1"
+    # Without the Info frame the decoder cannot drop LAME's start delay; drop it here so the
+    # meter sees the samples a player (and measure_loudness on the file) sees.
+    trim = f"atrim=start_sample={_LAME_DELAY_SAMPLES},{_EBUR128_TRUE_PEAK}"
+    meter = _ffmpeg(
+        "-f", "mp3", "-i", "pipe:0", "-af", trim, "-f", "null", "-", loglevel="info"
+    )  # fmt: skip
+    return _run_metered([*head, "-f", "tee", target], meter, src=src, dst=dst)
+
+
+def _tee_escape(name: str) -> str:
+    # The tee muxer splits on | and [ ] and the option parser on : and \\.
+    for char in "\\|[]:":
+        name = name.replace(char, "\\" + char)
+    return name
+
+
+def _run_metered(encode: list[str], meter: list[str], *, src: Path, dst: Path) -> Loudness:
+    """Run ``encode`` with its stdout piped into ``meter``; return the meter's reading."""
+    log.debug("running %s | %s", encode, meter)
+    with tempfile.TemporaryFile() as enc_err, tempfile.TemporaryFile() as met_err:
+        try:
+            encoder = subprocess.Popen(
+                encode, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=enc_err
+            )
+        except FileNotFoundError as exc:
+            raise PackagingError(
+                f"{encode[0]} is not installed (apt-get install ffmpeg)", path=str(src)
+            ) from exc
+        except OSError as exc:
+            raise PackagingError(f"cannot run {encode[0]}: {exc}", path=str(src)) from exc
+        assert encoder.stdout is not None
+        try:
+            metering = subprocess.Popen(
+                meter, stdin=encoder.stdout, stdout=subprocess.DEVNULL, stderr=met_err
+            )
+        except OSError as exc:
+            encoder.kill()
+            encoder.wait()
+            raise PackagingError(f"cannot run {meter[0]}: {exc}", path=str(src)) from exc
+        finally:
+            encoder.stdout.close()  # the meter holds the only read end now
+        try:
+            encoder.wait()
+            metering.wait()
+        except BaseException:  # an interrupt: leave no ffmpeg behind
+            for proc in (encoder, metering):
+                proc.kill()
+                proc.wait()
+            raise
+        enc_err.seek(0)
+        met_err.seek(0)
+        enc_text = enc_err.read().decode("utf-8", "replace")
+        met_text = met_err.read().decode("utf-8", "replace")
+    if encoder.returncode != 0:
+        raise PackagingError(
+            f"{encode[0]} failed on {src}: {_last_reason(enc_text)}", path=str(src)
+        )
+    if metering.returncode != 0:
+        raise PackagingError(
+            f"{meter[0]} could not meter {dst}: {_last_reason(met_text)}", path=str(dst)
+        )
+    _, found, summary = met_text.rpartition("Summary:")
+    peak = _SUMMARY_PEAK.search(summary)
+    if not found or not _SUMMARY_I.search(summary) or peak is None:
+        raise PackagingError(f"ffmpeg printed no loudness summary for {dst}", path=str(dst))
+    return Loudness(integrated_lufs=_integrated(summary), true_peak_dbtp=float(peak.group(1)))
 
 
 def probe(path: Path) -> ProbeResult:
@@ -261,11 +387,17 @@ def detect_silences(
     """
     args = _ffmpeg(
         "-i", str(path), "-map", "0:a:0",
-        "-af", f"silencedetect=noise={noise_db:.1f}dB:duration={min_duration_s:.3f}",
-        "-f", "null", "-",
+        "-af", _silencedetect(noise_db, min_duration_s), "-f", "null", "-",
         loglevel="info",
     )  # fmt: skip
-    stderr = _run(args, path=path).stderr
+    return _silences(_run(args, path=path).stderr, path)
+
+
+def _silencedetect(noise_db: float, min_duration_s: float) -> str:
+    return f"silencedetect=noise={noise_db:.1f}dB:duration={min_duration_s:.3f}"
+
+
+def _silences(stderr: str, path: Path) -> list[tuple[float, float]]:
     silences: list[tuple[float, float]] = []
     start: float | None = None
     for kind, value in _SILENCE_EVENT.findall(stderr):
@@ -277,3 +409,18 @@ def detect_silences(
     if start is not None:
         silences.append((start, probe(path).duration_s))
     return silences
+
+
+def measure_with_silences(
+    path: Path, *, noise_db: float = -40.0, min_duration_s: float = 0.05
+) -> tuple[float, list[tuple[float, float]]]:
+    """Integrated loudness (LUFS) and :func:`detect_silences`'s pauses, from one decode."""
+    chain = f"{_silencedetect(noise_db, min_duration_s)},{_EBUR128_LOUDNESS}"
+    args = _ffmpeg(
+        "-i", str(path), "-map", "0:a:0", "-af", chain, "-f", "null", "-", loglevel="info"
+    )  # fmt: skip
+    stderr = _run(args, path=path).stderr
+    _, found, summary = stderr.rpartition("Summary:")
+    if not found or not _SUMMARY_I.search(summary):
+        raise PackagingError(f"ffmpeg printed no loudness summary for {path}", path=str(path))
+    return _integrated(summary), _silences(stderr, path)

@@ -6,6 +6,9 @@ peaks, and the limiter takes 0.7-1.3 LU of the loudness back. Each pass applies 
 gain to the *source* (never to the previous output, so limiting does not stack) until the
 result is within tolerance. ``volume`` + ``alimiter`` costs about a second per 10 minutes of
 audio; ffmpeg's ``loudnorm`` costs ~50 s per hour and still lands 1-2 LU low on this audio.
+
+``plan_gain`` runs the same search without writing anything, metering one second in N of a
+long file, so an episode's packaging limits and encodes the full audio only once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from tts_pipeline.models import Loudness
 from tts_pipeline.package.ffmpeg import (
     SILENCE_LUFS,
     apply_gain,
+    limited_loudness,
     measure_integrated,
     measure_loudness,
 )
@@ -93,3 +97,44 @@ def normalise(
         target_lufs, peak_dbtp,
     )  # fmt: skip
     return after
+
+
+# Below this length the whole file is cheap to limit; above it, one second in N is enough
+# (N grows with the length, so the search costs about as much as 5 minutes of audio).
+_FULL_SEARCH_S = 300
+
+
+def plan_gain(
+    src_wav: Path,
+    *,
+    before_lufs: float,
+    duration_s: float,
+    target_lufs: float,
+    peak_dbtp: float,
+    tolerance_lu: float = 0.2,
+    max_passes: int = 4,
+) -> tuple[float, float]:
+    """The (gain dB, limiter ceiling dBTP) that bring ``src_wav`` to ``target_lufs``.
+
+    Like :func:`normalise` but nothing is written: each trial is metered on a sample of the
+    audio (see ``limited_loudness``), so the search costs a few seconds whatever the length,
+    and the caller applies the result in the same ffmpeg run that encodes the MP3.
+    """
+    if before_lufs <= SILENCE_LUFS + 1.0:
+        raise PackagingError(f"{src_wav} is silent; nothing to normalise", path=str(src_wav))
+    every = max(1, int(duration_s // _FULL_SEARCH_S))
+    gain = target_lufs - before_lufs
+    ceiling = peak_dbtp - _LIMITER_MARGIN_DB
+    previous: tuple[float, float] | None = None
+    for n in range(1, max_passes + 1):
+        lufs = limited_loudness(src_wav, gain, ceiling, sample_every_s=every)
+        error = target_lufs - lufs
+        log.debug("trial %d: gain %+.2f dB (1 s in %d) -> %.1f LUFS", n, gain, every, lufs)
+        if abs(error) <= tolerance_lu + 1e-6:
+            break
+        slope = _FIRST_SLOPE
+        if previous is not None and gain != previous[0]:
+            slope = min(max((lufs - previous[1]) / (gain - previous[0]), 0.3), 1.0)
+        previous = (gain, lufs)
+        gain += error / slope
+    return gain, ceiling

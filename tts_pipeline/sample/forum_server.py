@@ -6,7 +6,12 @@ It answers just enough GraphQL for the ingest stage and a watcher:
   with the id as a variable or an inline string literal; unknown ids give the Apollo
   "app.missing_document" error (HTTP 200, ``data.post: null``), or ``result: null`` when the
   query says ``allowNull: true``; a selector with ``slug`` gives HTTP 400 validation error;
-- ``posts(…)``: every post, newest ``postedAt`` first, cut to ``limit: N`` if given.
+- ``posts(…)``: a listing, with the terms of the old form ``posts(input: {terms: …})`` given
+  inline or as a variable (``terms: $terms``): ``view`` (``new``/``rss`` newest ``postedAt``
+  first, the default; ``old`` oldest first), ``after`` (postedAt >= after) and ``before``
+  (postedAt < before), ``karmaThreshold`` (baseScore >= N), ``af`` (only posts with
+  ``af: true``), ``excludeEvents`` (drops ``isEvent: true``) and ``limit``. A query without
+  terms (e.g. the ``selector`` form) gets every post, newest first, cut to ``limit: N``.
 
 The stored ``result`` objects are returned whole, whatever fields the query selects. Plain
 GET paths serve ``articles`` (HTML pages) and ``redirects``. ``fail_next`` makes the next
@@ -18,10 +23,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
+import struct
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +45,7 @@ class RecordedRequest:
     path: str  # path and query
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() when it arrived: spacing between requests
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -50,6 +59,8 @@ class _Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     delay: float = 0.0
+    match: bytes | None = None  # only for a request whose body contains this
+    cut_after: int | None = None  # send only this many body bytes, then reset the connection
 
 
 _POST_CALL = re.compile(r"\bpost\s*\(")
@@ -58,6 +69,9 @@ _ID_ARG = re.compile(r"\b(?:_id|documentId)\s*:\s*(?:\$(?P<var>\w+)|\"(?P<litera
 _SLUG_ARG = re.compile(r"\bslug\s*:")
 _ALLOW_NULL = re.compile(r"\ballowNull\s*:\s*true\b")
 _LIMIT = re.compile(r"\blimit\s*:\s*(\d+)")
+_TERMS_VARIABLE = re.compile(r"\bterms\s*:\s*\$(\w+)")
+_TERMS_INLINE = re.compile(r"\bterms\s*:\s*\{([^{}]*)\}")
+_TERM = re.compile(r'(\w+)\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false)')
 
 
 class ForumServer:
@@ -137,29 +151,41 @@ class ForumServer:
         headers: Mapping[str, str] | None = None,
         body: bytes | str = b"",
         delay: float = 0.0,
+        match: str | None = None,
+        cut_after: int | None = None,
     ) -> None:
         """Answer the next ``count`` requests with ``status``, ``headers`` and ``body``.
 
         E.g. ``fail_next(503, 2)`` then recovery; ``fail_next(429, headers={"Retry-After":
         "1"})``; ``fail_next(200, body="{oops")`` for malformed JSON; ``delay`` (seconds)
-        holds the reply back, to provoke a client read timeout.
+        holds the reply back, to provoke a client read timeout. With ``match``, only requests
+        whose body contains that text are answered so (e.g. ``match="GetPost"``: fetches of
+        single posts, not listings); others are served normally meanwhile. With ``cut_after``,
+        the reply announces the whole body's length but the connection is reset after that
+        many body bytes: a connection dropped mid-body.
         """
         raw = body.encode("utf-8") if isinstance(body, str) else body
+        needle = match.encode("utf-8") if match is not None else None
         with self._lock:
             for _ in range(count):
-                self._scripted.append(_Scripted(status, dict(headers or {}), raw, delay))
+                scripted = _Scripted(status, dict(headers or {}), raw, delay, needle, cut_after)
+                self._scripted.append(scripted)
 
     # -- request handling (called from handler threads) -------------------------------------
 
     def _record(self, request: RecordedRequest) -> _Scripted | None:
         with self._lock:
             self.requests.append(request)
-            return self._scripted.pop(0) if self._scripted else None
+            for index, scripted in enumerate(self._scripted):
+                if scripted.match is None or scripted.match in request.body:
+                    return self._scripted.pop(index)
+            return None
 
     def _graphql(self, query: str, variables: Mapping[str, Any]) -> tuple[int, Any]:
         """Answer one GraphQL operation: (HTTP status, JSON reply)."""
         if _POSTS_CALL.search(query):
-            return 200, {"data": {"posts": {"results": self._listing(query)}}}
+            results = self._listing(_listing_terms(query, variables))
+            return 200, {"data": {"posts": {"results": results}}}
         call = _POST_CALL.search(query)
         if call is None:
             return 400, _error("This test server only answers post(…) and posts(…) queries.")
@@ -187,12 +213,22 @@ class ForumServer:
             "data": {"post": None},
         }
 
-    def _listing(self, query: str) -> list[dict[str, Any]]:
-        newest_first = sorted(
-            self.posts.values(), key=lambda p: str(p.get("postedAt", "")), reverse=True
-        )
-        limit = _LIMIT.search(query)
-        return newest_first[: int(limit.group(1))] if limit else newest_first
+    def _listing(self, terms: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The posts a ForumMagnum view with these terms would list (see the module doc)."""
+        posts = list(self.posts.values())
+        if "after" in terms:
+            posts = [p for p in posts if _posted(p) >= _date(terms["after"])]
+        if "before" in terms:
+            posts = [p for p in posts if _posted(p) < _date(terms["before"])]
+        if terms.get("karmaThreshold") is not None:
+            posts = [p for p in posts if p.get("baseScore", 0) >= terms["karmaThreshold"]]
+        if terms.get("af"):
+            posts = [p for p in posts if p.get("af")]
+        if terms.get("excludeEvents"):
+            posts = [p for p in posts if not p.get("isEvent")]
+        posts.sort(key=_posted, reverse=terms.get("view", "new") != "old")
+        limit = terms.get("limit")
+        return posts[: int(limit)] if limit is not None else posts
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -218,10 +254,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle(self.rfile.read(length))
 
     def _handle(self, body: bytes) -> None:
-        request = RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
+        request = RecordedRequest(
+            self.command, self.path, dict(self.headers.items()), body, time.monotonic()
+        )
         scripted = self.forum._record(request)
         if scripted is not None:
             time.sleep(scripted.delay)
+            if scripted.cut_after is not None:
+                self._send_cut(scripted)
+                return
             self._send(scripted.status, scripted.body, scripted.headers)
             return
         url = urlsplit(self.path)
@@ -257,6 +298,17 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.dumps(reply).encode("utf-8")
         self._send(status, payload, {"Content-Type": "application/json; charset=utf-8"})
 
+    def _send_cut(self, scripted: _Scripted) -> None:
+        self.send_response(scripted.status)
+        for name, value in scripted.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(scripted.body)))
+        self.end_headers()
+        self.wfile.write(scripted.body[: scripted.cut_after])
+        self.wfile.flush()
+        _reset(self.connection)
+        self.close_connection = True
+
     def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
         self.send_response(status)
         for name, value in headers.items():
@@ -265,6 +317,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+def _reset(connection: socket.socket) -> None:
+    """Close with an RST rather than a FIN, as a crashed server or a middlebox would."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def _balanced_args(query: str, start: int) -> str:
@@ -278,6 +335,28 @@ def _balanced_args(query: str, start: int) -> str:
             if depth == 0:
                 return query[start:index]
     return query[start:]
+
+
+def _listing_terms(query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``terms`` of a ``posts`` query, from a variable or inline; else just its limit."""
+    variable = _TERMS_VARIABLE.search(query)
+    if variable:
+        value = variables.get(variable.group(1))
+        return dict(value) if isinstance(value, dict) else {}
+    inline = _TERMS_INLINE.search(query)
+    if inline:
+        return {key: json.loads(value) for key, value in _TERM.findall(inline.group(1))}
+    limit = _LIMIT.search(query)
+    return {"limit": int(limit.group(1))} if limit else {}
+
+
+def _date(value: Any) -> datetime:
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _posted(post: Mapping[str, Any]) -> datetime:
+    return _date(post.get("postedAt") or "1970-01-01T00:00:00Z")
 
 
 def _error(message: str) -> dict[str, Any]:

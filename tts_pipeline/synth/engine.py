@@ -8,6 +8,12 @@ Engines are constructed lazily and cached per process. Construction must be chea
 not start the speech library: the runner builds the engine in the main process only to read
 ``name``/``version``/``max_chars`` for cache keys, and the real work happens in spawned
 workers (pyttsx3 hangs children forked after ``init()``, notes §1 bug #7).
+
+Two optional methods, looked up with ``getattr`` so plug-ins need neither:
+``missing(voice) -> str | None`` answers cheaply, without starting the engine, whether a voice
+can be used as is: None, or the one command that would install what is missing
+(``tts-pipeline voices`` shows it); ``set_threads(n)`` is called in each worker before the
+first synthesis, so that workers x threads stays within the machine's cores.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ ENTRY_POINT_GROUP = "tts_pipeline.engines"
 # optional engine's heavy dependencies cost nothing unless it is used.
 BUILTIN_ENGINES: dict[str, str] = {
     "pyttsx3": "tts_pipeline.synth.pyttsx3_engine:Pyttsx3Engine",
-    # "piper": "tts_pipeline.synth.piper_engine:PiperEngine",  # neural; optional extra (later)
+    "piper": "tts_pipeline.synth.piper_engine:PiperEngine",  # neural; the [piper] extra
 }
 
 
@@ -115,6 +121,21 @@ def get_engine(name: str) -> Engine:
         log.debug("built speech engine %s (%s)", name, built.version)
         _instances[name] = built
         return built
+
+
+def install_hint(engine: Engine, voice: VoiceProfile) -> str | None:
+    """None if ``voice`` is usable as is, else a command that installs what it lacks
+    (engines without a ``missing`` method count as installed once they load)."""
+    check = getattr(engine, "missing", None)
+    hint = check(voice) if callable(check) else None
+    return str(hint) if hint is not None else None
+
+
+def set_threads(engine: Engine, threads: int) -> None:
+    """Tell ``engine`` how many CPU threads one synthesis may use, if it cares."""
+    configure = getattr(engine, "set_threads", None)
+    if callable(configure):
+        configure(threads)
 
 
 def first_words(text: str, count: int = 8) -> str:

@@ -103,6 +103,10 @@ class Pyttsx3Engine:
             self._version = f"pyttsx3-{_pyttsx3_version()}+espeak-ng-{_espeak_version()}"
         return self._version
 
+    def missing(self, voice: VoiceProfile) -> str | None:
+        """None when libespeak-ng loads (the voice id itself is checked at synthesis)."""
+        return "apt-get install espeak-ng" if _espeak_version() == "unknown" else None
+
     # -- start-up ---------------------------------------------------------------------------
 
     def _driver(self) -> Any:

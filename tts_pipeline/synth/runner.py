@@ -31,7 +31,7 @@ from typing import NamedTuple
 from tts_pipeline.errors import ConfigError, SynthesisError, TTSPipelineError
 from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.models import Chunk, ChunkAudio, Pcm, VoiceProfile
-from tts_pipeline.synth.engine import Engine, first_words, get_engine
+from tts_pipeline.synth.engine import Engine, first_words, get_engine, set_threads
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ def cache_key(engine: Engine, voice: VoiceProfile, text: str) -> str:
     """The content address of ``text`` spoken by ``engine`` with ``voice``."""
     fields: list[object] = [CACHE_SCHEMA, engine.name, engine.version]
     fields += [voice.engine, voice.voice, voice.rate_wpm, text]
+    if voice.model or voice.deterministic:  # only when set, so older keys stay valid
+        fields += [voice.model, voice.deterministic]
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -176,8 +178,14 @@ def _run_pool(
 ) -> Iterator[_Done]:
     """Yield each chunk's record as its worker finishes it."""
     context = multiprocessing.get_context("spawn")  # never fork: bug #7
+    # Engines that compute with threads (Piper's onnxruntime) get an equal share of the cores:
+    # more threads than cores in total only adds contention (notes: 2 x 1 beat 2 x default).
+    threads = max(1, (os.cpu_count() or 1) // workers)
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(voice,)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(voice, threads),
     )
     orderly = False
     try:
@@ -250,7 +258,7 @@ _worker_voice: VoiceProfile | None = None
 _worker_error: TTSPipelineError | None = None
 
 
-def _init_worker(voice: VoiceProfile) -> None:
+def _init_worker(voice: VoiceProfile, threads: int = 0) -> None:
     """Build this worker's one engine. Errors are kept and raised from each task, because an
     exception in a pool initializer only surfaces as an uninformative BrokenProcessPool."""
     global _worker_engine, _worker_voice, _worker_error
@@ -262,6 +270,8 @@ def _init_worker(voice: VoiceProfile) -> None:
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
     try:
         engine = get_engine(voice.engine)
+        if threads:
+            set_threads(engine, threads)
         engine.check_voice(voice)  # starts the engine; bug #8: a bad voice id is silent
     except TTSPipelineError as exc:
         _worker_error = exc

@@ -10,8 +10,14 @@ A profile file::
     paragraph_ms = 600
     heading_ms = 1000
 
+Piper profiles name a Piper voice (``voice = "en_US-joe-medium"``) and may add
+``model = "path/to/voice.onnx"`` (relative to the profile's folder; its ``.onnx.json`` beside
+it) and ``deterministic = true`` (no random noise: the same text gives the same bytes).
+
 The profile's name is the file name without ``.toml``. Profiles in extra directories override
 bundled ones of the same name (earlier directories win), so a user can redefine ``default``.
+Without explicit directories the user voices folder (:func:`user_voices_dir`, where
+``tts-pipeline voices install`` puts voices) is searched before the bundled profiles.
 Whether the engine knows the voice id is checked by the engine (``Engine.check_voice``), not
 here: that needs the engine running, and loading a profile must stay cheap.
 """
@@ -19,10 +25,13 @@ here: that needs the engine running, and loading a profile must stay cheap.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+
+import platformdirs
 
 from tts_pipeline.config import read_toml
 from tts_pipeline.errors import ConfigError
@@ -31,7 +40,7 @@ from tts_pipeline.models import Pauses, VoiceProfile
 SUFFIX = ".toml"
 # Other TOML data kept beside the profiles (DESIGN: voices/lexicon.toml holds pronunciations).
 NOT_PROFILES = frozenset({"lexicon"})
-_TOP_KEYS = frozenset({"engine", "voice", "rate_wpm", "pauses"})
+_TOP_KEYS = frozenset({"engine", "voice", "rate_wpm", "pauses", "model", "deterministic"})
 _PAUSE_KEYS = ("sentence_ms", "paragraph_ms", "heading_ms")
 RATE_RANGE = (50, 600)
 MAX_PAUSE_MS = 10_000
@@ -42,10 +51,17 @@ def bundled_dir() -> Traversable:
     return files("tts_pipeline") / "voices"
 
 
-def _profile_files(extra_dirs: Sequence[Path]) -> dict[str, Traversable]:
+def user_voices_dir() -> Path:
+    """The user's own profiles and downloaded voice models (``$XDG_DATA_HOME`` on Linux,
+    normally ``~/.local/share/tts-pipeline/voices``)."""
+    return Path(platformdirs.user_data_dir("tts-pipeline")) / "voices"
+
+
+def _profile_files(extra_dirs: Sequence[Path] | None) -> dict[str, Traversable]:
     """name -> file, for every profile visible; extra directories shadow the bundled ones."""
     found: dict[str, Traversable] = {}
-    for folder in [*extra_dirs, bundled_dir()]:
+    dirs = [user_voices_dir()] if extra_dirs is None else list(extra_dirs)
+    for folder in [*dirs, bundled_dir()]:
         for name, entry in _entries(folder):
             found.setdefault(name, entry)
     return found
@@ -66,7 +82,7 @@ def _entries(folder: Traversable | Path) -> Iterator[tuple[str, Traversable]]:
             yield stem, entry
 
 
-def load_voice(name: str, extra_dirs: Sequence[Path] = ()) -> VoiceProfile:
+def load_voice(name: str, extra_dirs: Sequence[Path] | None = None) -> VoiceProfile:
     """The profile called ``name``; ConfigError if there is none (listing the known names)
     or its file is invalid (naming the file)."""
     found = _profile_files(extra_dirs)
@@ -77,13 +93,17 @@ def load_voice(name: str, extra_dirs: Sequence[Path] = ()) -> VoiceProfile:
     return _load_file(name, entry)
 
 
-def list_voices(extra_dirs: Sequence[Path] = ()) -> list[VoiceProfile]:
+def list_voices(extra_dirs: Sequence[Path] | None = None) -> list[VoiceProfile]:
     """Every visible profile, sorted by name. Any invalid file raises ConfigError."""
     return [_load_file(name, entry) for name, entry in sorted(_profile_files(extra_dirs).items())]
 
 
 def _load_file(name: str, entry: Traversable) -> VoiceProfile:
-    return parse_voice(name, read_toml(entry, "voice profile"), where=str(entry))
+    profile = parse_voice(name, read_toml(entry, "voice profile"), where=str(entry))
+    if profile.model:  # relative to the profile's own folder, wherever it was run from
+        folder = Path(str(entry)).parent
+        profile = replace(profile, model=str((folder / Path(profile.model).expanduser()).resolve()))
+    return profile
 
 
 def parse_voice(name: str, data: dict[str, Any], *, where: str) -> VoiceProfile:
@@ -113,7 +133,19 @@ def parse_voice(name: str, data: dict[str, Any], *, where: str) -> VoiceProfile:
             for key in _PAUSE_KEYS
         }
     )
-    return VoiceProfile(name=name, engine=engine, voice=voice, rate_wpm=rate, pauses=pauses)
+    model = _text(data, "model", where) if "model" in data else ""
+    deterministic = data.get("deterministic", False)
+    if not isinstance(deterministic, bool):
+        raise ConfigError(f"voice profile {where}: deterministic must be true or false")
+    return VoiceProfile(
+        name=name,
+        engine=engine,
+        voice=voice,
+        rate_wpm=rate,
+        pauses=pauses,
+        model=model,
+        deterministic=deterministic,
+    )
 
 
 def _text(data: dict[str, Any], key: str, where: str) -> str:

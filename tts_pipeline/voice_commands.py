@@ -1,0 +1,156 @@
+"""The CLI side of voices: ``tts-pipeline voices [list]`` and ``tts-pipeline voices install``.
+
+Command-line code (it prints); profiles live in ``synth.voices``, engines in ``synth``, the
+Piper catalogue installer in ``synth.piper_voices``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tts_pipeline.config import Config
+from tts_pipeline.errors import ConfigError
+from tts_pipeline.ingest.http import HttpClient, default_user_agent
+from tts_pipeline.models import VoiceProfile
+from tts_pipeline.synth.engine import get_engine, install_hint
+from tts_pipeline.synth.piper_voices import HUB, install_voice
+from tts_pipeline.synth.voices import list_voices, load_voice, user_voices_dir
+
+DEMO_VOICE = "joe"  # the natural voice `demo` prefers when it is installed
+DOWNLOAD_TIMEOUT = (10.0, 60.0)
+
+
+def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    """Add ``voices`` (with ``list`` and ``install``) to the CLI's subcommands."""
+    voices = sub.add_parser(
+        "voices",
+        parents=list(parents),
+        help="list voice profiles, or install a Piper voice",
+        description=(
+            "List the voice profiles --voice can name (the default action), or install an"
+            " official Piper voice by name."
+        ),
+    )
+    voices.set_defaults(run=cmd_list)
+    # The options again, without defaults, so `voices install X --config F` and
+    # `voices --config F install X` both work (a subparser's defaults would overwrite them).
+    again = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    again.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
+    again.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    again.add_argument("-v", "--verbose", action="count", help="more log output")
+    actions = voices.add_subparsers(dest="voices_action", metavar="ACTION")
+    listing = actions.add_parser(
+        "list",
+        parents=[again],
+        help="list voice profiles (default)",
+        description=(
+            "Every voice profile: its engine and voice, whether it is installed, and a command"
+            " to hear it (or to install it). * marks the configured default."
+        ),
+    )
+    listing.set_defaults(run=cmd_list)
+    install = actions.add_parser(
+        "install",
+        parents=[again],
+        help="download an official Piper voice, checksums verified",
+        description=(
+            "Download a voice from the piper-voices catalogue (needs the internet), verify its"
+            " published SHA-256 and MD5, and add a profile of the same name to the user voices"
+            f" folder ({user_voices_dir()}). Names look like en_US-lessac-medium; the catalogue"
+            " is listed at https://huggingface.co/rhasspy/piper-voices."
+        ),
+    )
+    install.add_argument("name", metavar="NAME", help="catalogue name, e.g. en_US-lessac-medium")
+    install.add_argument(
+        "--hub", default=HUB, metavar="URL", help=f"where the catalogue is (default {HUB})"
+    )
+    install.set_defaults(run=cmd_install)
+
+
+def demo_voice(config: Config) -> str | None:
+    """``joe`` when it is installed and the config names no voice of its own, else None."""
+    if config.voice != Config().voice:
+        return None
+    try:
+        voice = load_voice(DEMO_VOICE)
+        return DEMO_VOICE if install_hint(get_engine(voice.engine), voice) is None else None
+    except ConfigError:
+        return None
+
+
+def cmd_list(args: argparse.Namespace, config: Config) -> int:
+    rows = [("", "NAME", "ENGINE", "VOICE", "RATE", "INSTALLED", "TRY")]
+    for voice in list_voices():
+        hint = _hint(voice)
+        rows.append(
+            (
+                "*" if voice.name == config.voice else "",
+                voice.name,
+                voice.engine,
+                voice.voice,
+                f"{voice.rate_wpm} wpm",
+                "no" if hint else "yes",
+                hint or f"tts-pipeline demo --voice {voice.name}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    return 0
+
+
+def _hint(voice: VoiceProfile) -> str | None:
+    try:
+        engine = get_engine(voice.engine)
+    except ConfigError:
+        return f"no engine {voice.engine!r} is installed"
+    return install_hint(engine, voice)
+
+
+def cmd_install(args: argparse.Namespace, config: Config) -> int:
+    dest = user_voices_dir()
+    http = HttpClient(
+        default_user_agent(config.user_agent_contact),
+        retries=config.http_retries,
+        timeout=DOWNLOAD_TIMEOUT,
+    )
+    bar = _Bar() if not args.quiet and sys.stderr.isatty() else None
+    try:
+        installed = install_voice(
+            args.name, dest, http, hub=args.hub, on_progress=bar.update if bar else None
+        )
+    finally:
+        http.close()
+        if bar is not None:
+            bar.close()
+    size = sum(path.stat().st_size for path in installed.files)
+    action = "installed" if installed.downloaded_bytes else "already installed"
+    print(f"{installed.key}: {action}, {size / 1e6:.1f} MB, checksums verified")
+    print(f"  profile: {installed.profile}")
+    print(f"  try it: tts-pipeline demo --voice {installed.key}")
+    return 0
+
+
+class _Bar:
+    """A tqdm bar in bytes on stderr, created when the total is known."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total, unit="B", unit_scale=True, desc="Downloading", file=sys.stderr
+            )
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -62,6 +62,31 @@ def tree_rss_bytes(root: int) -> int:
     return total
 
 
+def run_cli(cmd: list[str]) -> tuple[float, int, dict[str, Any]]:
+    """Wall time, peak RSS of the process tree, and the CLI's JSON answer."""
+    peak = 0
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_bytes(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"conversion failed: {err.strip()}")
+    answer: dict[str, Any] = json.loads(out)
+    return wall, peak, answer
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -80,26 +105,7 @@ def main() -> None:
         cmd = [sys.executable, "-m", "tts_pipeline", "convert", url, "--json", "--quiet"]
         cmd += ["--config", str(config), "--library", str(Path(tmp) / "lib")]
         cmd += ["--jobs", str(args.jobs), "--voice", args.voice]
-        peak = 0
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, tree_rss_bytes(proc.pid))
-                time.sleep(0.05)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        out, err = proc.communicate()
-        wall = time.perf_counter() - started
-        done.set()
-        sampler.join()
-        if proc.returncode != 0:
-            raise SystemExit(f"conversion failed: {err.strip()}")
-        episode = json.loads(out)
+        wall, peak, episode = run_cli(cmd)
         words = len(Path(episode["script"]).read_text(encoding="utf-8").split())
     print(f"source: {source}, {words} spoken words, jobs={args.jobs}, voice={args.voice}")
     print(f"wall time: {wall:.1f} s")

@@ -18,19 +18,16 @@ Prints one line per figure:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from convert_post import FIXTURE, load_post, tree_rss_bytes
+from convert_post import FIXTURE, load_post, run_cli
 
 from tts_pipeline.config import Config
 from tts_pipeline.models import Post
@@ -61,31 +58,6 @@ def long_body(body: str, words: int) -> str:
             if total >= words:
                 break
     return "".join(out)
-
-
-def run_cli(cmd: list[str]) -> tuple[float, int, dict[str, Any]]:
-    """Wall time, peak RSS of the process tree, and the CLI's JSON answer."""
-    peak = 0
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss_bytes(proc.pid))
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"conversion failed: {err.strip()}")
-    answer: dict[str, Any] = json.loads(out)
-    return wall, peak, answer
 
 
 def floor(result: dict[str, Any], jobs: int, tmp: Path) -> tuple[float, float]:

@@ -121,6 +121,28 @@ def episode_id(post: Post) -> str:
     return "h-" + hashlib.sha256(post.id.encode("utf-8")).hexdigest()[:24]
 
 
+@contextlib.contextmanager
+def open_state(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
+    """One transaction on the state database (WAL, busy timeout), with ``schema`` ensured.
+
+    Every SQLite fault becomes one LibraryError naming the file.
+    """
+    try:
+        conn = sqlite3.connect(path, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise LibraryError(f"cannot open state database {path}: {exc}") from exc
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(schema)
+        with conn:
+            yield conn
+    except sqlite3.Error as exc:
+        raise LibraryError(f"state database {path}: {exc}") from exc
+    finally:
+        conn.close()
+
+
 class Library:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -186,22 +208,8 @@ class Library:
                     if part.stat().st_mtime < cutoff:
                         part.unlink()
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = sqlite3.connect(self.state_path, timeout=5.0)
-        except sqlite3.Error as exc:
-            raise LibraryError(f"cannot open state database {self.state_path}: {exc}") from exc
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
-            with conn:
-                yield conn
-        except sqlite3.Error as exc:
-            raise LibraryError(f"state database {self.state_path}: {exc}") from exc
-        finally:
-            conn.close()
+    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return open_state(self.state_path, _SCHEMA)
 
     def record_episode(self, episode: Episode) -> None:
         """Remember a finished episode; call only once its files are in place."""

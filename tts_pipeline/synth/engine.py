@@ -131,6 +131,14 @@ def install_hint(engine: Engine, voice: VoiceProfile) -> str | None:
     return str(hint) if hint is not None else None
 
 
+def require_installed(voice: VoiceProfile) -> None:
+    """ConfigError naming what to install if ``voice`` cannot speak: before any work starts,
+    rather than from the first worker after the post was fetched."""
+    hint = install_hint(get_engine(voice.engine), voice)
+    if hint is not None:
+        raise ConfigError(f"voice profile {voice.name!r} is not installed; to install it: {hint}")
+
+
 def set_threads(engine: Engine, threads: int) -> None:
     """Tell ``engine`` how many CPU threads one synthesis may use, if it cares."""
     configure = getattr(engine, "set_threads", None)

@@ -58,8 +58,9 @@ LONG_SENTENCE = (
 
 @pytest.fixture(autouse=True)
 def own_voices_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep the user's voices folder out of every test (and ours out of theirs)."""
+    """Keep the user's voices folder and config out of every test (and ours out of theirs)."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     return tmp_path / "data" / "tts-pipeline" / "voices"
 
 

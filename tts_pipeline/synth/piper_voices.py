@@ -125,8 +125,7 @@ def install_voice(
 
     profile = dest / f"{key}.toml"
     if not profile.exists():
-        model = next(f.name for f in files if f.name.endswith(".onnx"))
-        atomic_write_text(profile, profile_text(key, f"{key}/{model}", entry))
+        atomic_write_text(profile, profile_text(key, f"{key}/{key}.onnx", entry))
     return InstalledVoice(key, profile, tuple(paths), downloaded)
 
 

@@ -43,7 +43,7 @@ EXTRA_HINT = "pip install 'tts-pipeline[piper]'"
 # Chunks group whole sentences; memory is bounded per model run by MAX_PHONEMES instead.
 MAX_CHARS = 1000
 # Phonemes (IPA characters, about 1 per letter) in one model run, about 5 s of speech. A
-# worker then settles near 300 MB and two of them convert AGI Ruin in 643 MiB in all
+# worker then settles near 300 MB and two of them convert AGI Ruin in about 640 MiB in all
 # (150 phonemes: 817 MiB), at the price of cutting about 3 sentences in 4 of that post.
 MAX_PHONEMES = 100
 # Piper has no words-per-minute setting, only a length scale on the voice's own pace, which

@@ -179,7 +179,7 @@ def _run_pool(
     """Yield each chunk's record as its worker finishes it."""
     context = multiprocessing.get_context("spawn")  # never fork: bug #7
     # Engines that compute with threads (Piper's onnxruntime) get an equal share of the cores:
-    # more threads than cores in total only adds contention (notes: 2 x 1 beat 2 x default).
+    # more threads than cores in total only adds contention (Piper: 2 x 1 thread beat 2 x 2).
     threads = max(1, (os.cpu_count() or 1) // workers)
     pool = ProcessPoolExecutor(
         max_workers=workers,

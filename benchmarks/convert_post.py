@@ -87,6 +87,17 @@ def run_cli(cmd: list[str]) -> tuple[float, int, dict[str, Any]]:
     return wall, peak, answer
 
 
+def write_bench_config(folder: Path, server: ForumServer) -> Path:
+    """A config whose forum profile points at the local server, written into ``folder``."""
+    config = folder / "bench.toml"
+    config.write_text(
+        f'[forums.bench]\nname = "LessWrong"\nprefix = "LW"\nhosts = ["{server.host}"]\n'
+        f'graphql = "{server.graphql_url}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -95,12 +106,7 @@ def main() -> None:
     post = load_post()
     source = "AGI Ruin fixture" if FIXTURE.is_file() else "bundled sample x45"
     with ForumServer({post["_id"]: post}) as server, tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "bench.toml"
-        config.write_text(
-            f'[forums.bench]\nname = "LessWrong"\nprefix = "LW"\nhosts = ["{server.host}"]\n'
-            f'graphql = "{server.graphql_url}"\n',
-            encoding="utf-8",
-        )
+        config = write_bench_config(Path(tmp), server)
         url = f"{server.base_url}/posts/{post['_id']}"
         cmd = [sys.executable, "-m", "tts_pipeline", "convert", url, "--json", "--quiet"]
         cmd += ["--config", str(config), "--library", str(Path(tmp) / "lib")]

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from convert_post import write_bench_config
+
 from tts_pipeline.sample import sample_post_result
 from tts_pipeline.sample.forum_server import ForumServer
 
@@ -64,12 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     post, source = load_post(args.repeat)
     with ForumServer({post["_id"]: post}) as server, tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "bench.toml"
-        config.write_text(
-            f'[forums.bench]\nname = "LessWrong"\nprefix = "LW"\nhosts = ["{server.host}"]\n'
-            f'graphql = "{server.graphql_url}"\n',
-            encoding="utf-8",
-        )
+        config = write_bench_config(Path(tmp), server)
         url = f"{server.base_url}/posts/{post['_id']}"
         print(f"{source}, voice {args.voice}, jobs {args.jobs}, load {os.getloadavg()[0]:.1f}")
         plain, plain_wall, plain_cpu = convert(url, config, Path(tmp) / "a", args, "--no-verify")

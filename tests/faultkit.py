@@ -7,14 +7,13 @@ consistent, and no file under a final name that is not a whole, recorded episode
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import feedparser
+from clirun import run_cli
 
 from tts_pipeline.sample.forum_server import ForumServer
 
@@ -54,20 +53,6 @@ def write_config(tmp: Path, server: ForumServer | None, *, retries: int = 2) -> 
         )
     config.write_text(text, encoding="utf-8")
     return config
-
-
-def run_cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "tts_pipeline", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def convert(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from clirun import run_cli
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
@@ -61,18 +60,6 @@ graphql = "{server.graphql_url}"
         encoding="utf-8",
     )
     return config
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "tts_pipeline", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def ffprobe_duration(path: Path) -> float:

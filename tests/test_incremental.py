@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import cli_command
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import SynthesisError
@@ -56,7 +56,7 @@ def convert_cmd(server: ForumServer, folder: Path, library: str) -> list[str]:
     url = f"{server.base_url}/posts/{long_post()['_id']}"
     config = write_config(folder, server)
     return [
-        *(sys.executable, "-m", "tts_pipeline", "convert", url, "--json", "--quiet"),
+        *cli_command("convert", url, "--json", "--quiet"),
         *("--config", str(config), "--library", str(folder / library), "--jobs", "1"),
     ]
 

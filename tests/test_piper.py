@@ -11,8 +11,6 @@ import json
 import math
 import os
 import socket
-import subprocess
-import sys
 import threading
 from array import array
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import run_cli
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import ConfigError, SynthesisError
@@ -237,17 +236,6 @@ def test_runner_speaks_piper_chunks_in_workers_and_caches_them(
 
 
 # -- the voices command -----------------------------------------------------------------------
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tts_pipeline", *args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_voices_lists_every_profile_with_its_state(tmp_path: Path, own_voices_dir: Path) -> None:

@@ -14,7 +14,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import feedparser
 import jsonschema
 import podcastparser
 import pytest
+from clirun import run_cli
 from mutagen.id3 import ID3
 from webvtt_reader import parse_vtt
 
@@ -452,11 +452,9 @@ def test_feed_command_rebuilds_for_another_base_url(made: Made, tmp_path: Path) 
     config_file = tmp_path / "tts-pipeline.toml"
     config_file.write_text(f'base_url = "{BASE}"\n', encoding="utf-8")
     moved = "https://cdn.example.net/podcast/"
-    result = subprocess.run(
-        [sys.executable, "-m", "tts_pipeline", "feed", "--config", str(config_file),
-         "--library", str(library.root), "--base-url", moved],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run_cli(
+        "feed", "--config", str(config_file), "--library", str(library.root), "--base-url", moved
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"{library.feed_path} (3 episodes)"
     feeds = _feeds(library)
@@ -474,10 +472,6 @@ def test_feed_command_rebuilds_for_another_base_url(made: Made, tmp_path: Path) 
     assert b'href="http://127.0.0.1:8000/feed.xml"' in local["feed.xml"]
     assert podcast_guid(BASE + "feed.xml").encode() in local["feed.xml"]
     # Bad base URLs fail in one line.
-    bad = subprocess.run(
-        [sys.executable, "-m", "tts_pipeline", "feed", "--library", str(library.root),
-         "--base-url", "ftp:/nowhere"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    bad = run_cli("feed", "--library", str(library.root), "--base-url", "ftp:/nowhere")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("tts-pipeline: error:") and "base URL" in bad.stderr

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 import wave
 from array import array
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import run_cli
 from library_factory import POSTS, post_url
 
 from tts_pipeline.models import Chunk, Script, Section, Segment, SegmentKind, VoiceProfile
@@ -49,17 +48,6 @@ def no_sound_device(tmp_path: Path) -> dict[str, str]:
     if find_audio_output(env) is not None:
         pytest.skip("this machine has a sound device; the no-device path cannot be shown here")
     return env
-
-
-def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tts_pipeline", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def wav_info(path: Path) -> tuple[float, int]:

@@ -13,8 +13,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from clirun import start_cli
 
 from tts_pipeline.library import Library
 from tts_pipeline.serve import LibraryServer, library_file, not_modified, rebase_feed
@@ -392,18 +391,8 @@ def test_page_lists_episodes_with_escaped_text(server: LibraryServer, media_libr
 # -- the command -----------------------------------------------------------------------------
 
 
-def _cli(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tts_pipeline", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
-    )
-
-
 def test_serve_command_serves_until_interrupted(media_library: Any) -> None:
-    proc = _cli("serve", "--library", str(media_library.root), "--port", "0")
+    proc = start_cli("serve", "--library", str(media_library.root), "--port", "0")
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -427,7 +416,7 @@ def test_serve_command_reports_a_taken_port_in_one_line(media_library: Any) -> N
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = _cli("serve", "--library", str(media_library.root), "--port", str(port))
+        proc = start_cli("serve", "--library", str(media_library.root), "--port", str(port))
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert err.startswith(f"tts-pipeline: error: cannot listen on 127.0.0.1:{port}:")
@@ -436,7 +425,7 @@ def test_serve_command_reports_a_taken_port_in_one_line(media_library: Any) -> N
 
 def test_serve_command_needs_an_existing_library(tmp_path: Path) -> None:
     started = time.monotonic()
-    proc = _cli("serve", "--library", str(tmp_path / "nowhere"), "--port", "0")
+    proc = start_cli("serve", "--library", str(tmp_path / "nowhere"), "--port", "0")
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert (

@@ -4,14 +4,14 @@ point forum profiles at local ForumServers, and readers of what a library ended 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from clirun import start_cli
 
 from tts_pipeline.config import Config, parse_config
 from tts_pipeline.sample.forum_server import ForumServer
@@ -147,12 +147,4 @@ def fetched_ids(server: ForumServer, since: int = 0) -> list[str]:
 
 def cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
     """Start ``python -m tts_pipeline ARGS`` in its own session (so it can be killed whole)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "tts_pipeline", *args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    return start_cli(*args, cwd=cwd, start_new_session=True)

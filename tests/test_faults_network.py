@@ -163,8 +163,19 @@ def test_connection_reset_mid_body(forum: ForumServer, tmp: Path) -> None:
     reply = json.dumps({"data": {"post": {"result": POSTS[OK_ID]}}})
     forum.fail_next(200, 10, body=reply, cut_after=40, match=OK_ID)
     result = convert(post_url(forum, OK_ID), tmp)
-    assert_one_line_failure(result, forum.host)
+    # The config allows 2 retries: three requests, each cut, then one line saying so.
+    assert_one_line_failure(result, forum.host, "(3 attempts)")
+    assert sum(OK_ID.encode() in r.body for r in forum.requests) == 3
     assert_library_sound(lib(tmp), episodes=0)
+
+
+def test_connection_reset_mid_body_once_is_asked_again(forum: ForumServer, tmp: Path) -> None:
+    reply = json.dumps({"data": {"post": {"result": POSTS[OK_ID]}}})
+    forum.fail_next(200, 1, body=reply, cut_after=40, match=OK_ID)
+    result = convert(post_url(forum, OK_ID), tmp)
+    assert result.returncode == 0, result.stderr
+    assert sum(OK_ID.encode() in r.body for r in forum.requests) == 2
+    assert_library_sound(lib(tmp), episodes=1)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -33,6 +33,7 @@ from tts_pipeline import __version__
 from tts_pipeline.errors import IngestError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
@@ -44,6 +45,10 @@ _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECA
 # urllib3 clamps a long Retry-After to retry_after_max and then sleeps that long; this
 # instance, with an effectively unlimited cap, is only used to read the real requested wait.
 _RETRY_AFTER_READER = Retry(retry_after_max=2**31)
+
+
+class _BodyCutError(IngestError):
+    """The reply started but the connection broke before its end: worth asking again."""
 
 
 def default_user_agent(contact: str) -> str:
@@ -107,6 +112,7 @@ class HttpClient:
     ) -> None:
         self.timeout = timeout
         self.retries = retries
+        self.backoff_factor = backoff_factor
         self.max_bytes = max_bytes
         self.retry_after_max = retry_after_max
         self.min_interval = min_interval
@@ -153,29 +159,36 @@ class HttpClient:
         """
         body = json.dumps(payload).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        with self._request("POST", url, data=body, headers=headers) as response:
-            raw = self._read_capped(response, url)
-            status = response.status_code
-            try:
-                parsed = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-                if status >= 400:
-                    raise IngestError(f"HTTP {status} from {url}", url=url) from None
-                raise IngestError(f"{url} did not answer with valid JSON", url=url) from None
-            if status >= 500:
-                raise IngestError(f"HTTP {status} from {url}", url=url)
-            return status, parsed
+
+        def attempt() -> tuple[int, bytes]:
+            with self._request("POST", url, data=body, headers=headers) as response:
+                return response.status_code, self._read_capped(response, url)
+
+        status, raw = self._again_if_cut(attempt, url)
+        try:
+            parsed = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            if status >= 400:
+                raise IngestError(f"HTTP {status} from {url}", url=url) from None
+            raise IngestError(f"{url} did not answer with valid JSON", url=url) from None
+        if status >= 500:
+            raise IngestError(f"HTTP {status} from {url}", url=url)
+        return status, parsed
 
     def get_text(self, url: str) -> tuple[str, str]:
         """GET a text page; return (decoded text, final URL after redirects)."""
-        with self._request("GET", url) as response:
-            if response.status_code >= 400:
-                raise IngestError(f"HTTP {response.status_code} from {url}", url=url)
-            ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if ctype and not _TEXT_TYPE.match(ctype):
-                raise IngestError(f"{url} is not a web page (it is {ctype})", url=url)
-            raw = self._read_capped(response, url)
-            return _decode(raw, response.headers.get("Content-Type", "")), response.url
+
+        def attempt() -> tuple[str, str]:
+            with self._request("GET", url) as response:
+                if response.status_code >= 400:
+                    raise IngestError(f"HTTP {response.status_code} from {url}", url=url)
+                ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                if ctype and not _TEXT_TYPE.match(ctype):
+                    raise IngestError(f"{url} is not a web page (it is {ctype})", url=url)
+                raw = self._read_capped(response, url)
+                return _decode(raw, response.headers.get("Content-Type", "")), response.url
+
+        return self._again_if_cut(attempt, url)
 
     def download(self, url: str, sink: Callable[[bytes], object], *, max_bytes: int) -> int:
         """GET ``url`` and hand its body to ``sink`` piece by piece (for files too large to
@@ -218,6 +231,22 @@ class HttpClient:
             raise IngestError(message, url=url)
         return response
 
+    def _again_if_cut(self, attempt: Callable[[], _T], url: str) -> _T:
+        """Run ``attempt``, repeating the whole request when the connection breaks mid-reply.
+
+        urllib3 retries failures up to the response headers; a reset while the body streams
+        happens after that, in our read, so it is retried here on the same budget.
+        """
+        for n in range(self.retries + 1):
+            try:
+                return attempt()
+            except _BodyCutError as exc:
+                if n == self.retries:
+                    raise IngestError(f"{exc} ({n + 1} attempts)", url=url) from exc
+                log.info("%s; asking again", exc)
+                time.sleep(self.backoff_factor * 2**n)
+        raise AssertionError("unreachable")
+
     def _give_up_message(self, response: requests.Response, url: str) -> str:
         status = response.status_code
         wait = requested_wait(response.headers)
@@ -246,6 +275,8 @@ class HttpClient:
                         f"{url} is too large (more than {self.max_bytes} bytes)", url=url
                     )
                 parts.append(chunk)
+        except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError) as exc:
+            raise _BodyCutError(self._describe(exc, url), url=url) from exc
         except requests.RequestException as exc:
             raise IngestError(self._describe(exc, url), url=url) from exc
         return b"".join(parts)

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from tts_pipeline import __version__, voice_commands
+from tts_pipeline.batch import commands as batch_commands
+from tts_pipeline.batch.urls import UrlBatch, read_url_file
 from tts_pipeline.config import Config, load_config
 from tts_pipeline.errors import LibraryError, PreviewError, TTSPipelineError
+from tts_pipeline.executors import open_executor, parse_spec
 from tts_pipeline.feeds import publish_feeds
 from tts_pipeline.library import Library
 from tts_pipeline.models import ChunkAudio, Episode
@@ -51,7 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="convert post URLs into episodes",
         description="Fetch each post, narrate it, and add the episode to the feed.",
     )
-    convert.add_argument("urls", nargs="+", metavar="URL", help="post or article URL")
+    convert.add_argument("urls", nargs="*", metavar="URL", help="post or article URL")
+    convert.add_argument(
+        "--from-file",
+        type=Path,
+        metavar="FILE",
+        help="also convert the URLs in FILE (one per line; blank lines and # comments ignored)",
+    )
     _add_synth_options(convert)
     convert.add_argument("--json", action="store_true", help="print one JSON object per episode")
     convert.set_defaults(run=cmd_convert)
@@ -85,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     voice_commands.add_commands(sub, [common])
     _add_preview_and_serve(sub, common, with_library)
     watch_commands.add_commands(sub, [common, with_library], _add_synth_options)
+    batch_commands.add_commands(sub, [common, with_library], _add_synth_options)
     return parser
 
 
@@ -97,6 +107,11 @@ def _add_synth_options(parser: argparse.ArgumentParser) -> None:
         "--verify",
         action=argparse.BooleanOptionalAction,
         help="check every chunk with a speech recogniser (default: verify in the config)",
+    )
+    parser.add_argument(
+        "--executor",
+        metavar="SPEC",
+        help="where chunks are spoken: local (a process pool, the default) or dask://HOST:PORT",
     )
 
 
@@ -120,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = replace(config, library=args.library)
         if getattr(args, "verify", None) is not None:
             config = replace(config, verify=args.verify)
+        if getattr(args, "executor", None) is not None:
+            parse_spec(args.executor)  # a bad spec is an error before any work
+            config = replace(config, executor=args.executor)
         run: Callable[[argparse.Namespace, Config], int] = args.run
         return run(args, config)
     except TTSPipelineError as exc:
@@ -143,7 +161,13 @@ def _fail(exc: BaseException) -> None:
 
 
 def cmd_convert(args: argparse.Namespace, config: Config) -> int:
-    return _convert_all(args, config, args.urls)
+    urls = list(args.urls)
+    if args.from_file is not None:
+        urls += read_url_file(args.from_file)
+    if not urls:
+        print("tts-pipeline: error: no URL given (name some, or --from-file FILE)", file=sys.stderr)
+        return EXIT_USAGE
+    return _convert_all(args, config, urls, summary=args.from_file is not None)
 
 
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
@@ -159,38 +183,55 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     return status
 
 
-def _convert_all(args: argparse.Namespace, config: Config, urls: Sequence[str]) -> int:
+def _convert_all(
+    args: argparse.Namespace, config: Config, urls: Sequence[str], *, summary: bool = False
+) -> int:
+    """Convert each URL; one failure does not stop the rest. ``summary``: end with a line of
+    counts, wall time and posts per minute (``--from-file`` batches)."""
     voice = load_voice(args.voice or config.voice)
     require_installed(voice)
     jobs = args.jobs or config.effective_jobs()
     library = Library(config.library)
     http = make_http(config)
     progress = None if args.quiet or not sys.stderr.isatty() else _ProgressBar()
-    failures = 0
-    for url in urls:
-        try:
-            episode = convert_url(
-                url,
-                config=config,
-                library=library,
-                voice=voice,
-                jobs=jobs,
-                http=http,
-                progress=progress,
-            )
-        except TTSPipelineError as exc:
-            failures += 1
-            _fail(exc if len(urls) == 1 else TTSPipelineError(f"{url}: {exc}"))
-            continue
-        if args.json:
-            print(json.dumps(_episode_json(episode, config)), flush=True)
-        else:
-            print(f"{episode.title}\n  {episode.mp3} ({_clock(episode.duration_s)})", flush=True)
-            if episode.unchanged:
-                print("  unchanged since the last run: nothing to do", flush=True)
-            if episode.verification:
-                print(f"  {verification_line(episode.verification)}", flush=True)
-    return EXIT_ERROR if failures else EXIT_OK
+    batch = UrlBatch(len(urls), bar=progress is not None and len(urls) > 1)
+    # Several posts: one local pool for them all (workers start once), or the cluster.
+    pool_jobs = jobs if len(urls) > 1 else 0
+    with open_executor(config.executor, batch_jobs=pool_jobs) as executor, batch:
+        for url in urls:
+            try:
+                episode = convert_url(
+                    url,
+                    config=config,
+                    library=library,
+                    voice=voice,
+                    jobs=jobs,
+                    http=http,
+                    progress=progress,
+                    executor=executor,
+                )
+            except TTSPipelineError as exc:
+                batch.failed()
+                with batch.printing():
+                    _fail(exc if len(urls) == 1 else TTSPipelineError(f"{url}: {exc}"))
+                continue
+            batch.done(episode)
+            with batch.printing():
+                _print_converted(episode, config, as_json=args.json)
+    if summary and not args.quiet:
+        print(batch.summary(), file=sys.stderr)
+    return EXIT_ERROR if batch.failures else EXIT_OK
+
+
+def _print_converted(episode: Episode, config: Config, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(_episode_json(episode, config)), flush=True)
+        return
+    print(f"{episode.title}\n  {episode.mp3} ({_clock(episode.duration_s)})", flush=True)
+    if episode.unchanged:
+        print("  unchanged since the last run: nothing to do", flush=True)
+    if episode.verification:
+        print(f"  {verification_line(episode.verification)}", flush=True)
 
 
 def _episode_json(episode: Episode, config: Config) -> dict[str, Any]:

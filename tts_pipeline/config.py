@@ -16,6 +16,7 @@ import platformdirs
 
 from tts_pipeline.clean.options import CleanOptions, parse_clean_options
 from tts_pipeline.errors import ConfigError
+from tts_pipeline.executors import parse_spec
 from tts_pipeline.models import ForumSite, Templates
 from tts_pipeline.watch.settings import WatchSettings, parse_watch
 
@@ -76,6 +77,7 @@ class Config:
     verify: bool = False  # transcribe every chunk and score it (needs the verify extra)
     verify_model: str = "tiny.en"  # Whisper model name, or a local CTranslate2 model folder
     verify_threshold: float = 0.8  # chunk word error rate above which it is spoken again
+    executor: str = "local"  # where chunks are spoken: local, or dask://HOST:PORT
     source: Path | None = None  # the file this came from, if any
 
     def site(self, key: str) -> ForumSite:
@@ -149,6 +151,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         ("language", str),
         ("verify_model", str),
         ("verify_threshold", float),
+        ("executor", str),
     ):
         if name in data:
             value = data[name]
@@ -163,6 +166,11 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         if not isinstance(data["verify"], bool):
             raise ConfigError(f"{where}: verify must be true or false")
         updates["verify"] = data["verify"]
+    if "executor" in updates:
+        try:
+            parse_spec(updates["executor"])
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     if updates.get("verify_threshold", 1.0) <= 0:
         raise ConfigError(f"{where}: verify_threshold must be above 0 (a word error rate)")
     if "watch" in data:

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from tts_pipeline.clean import clean, speaker
 from tts_pipeline.config import Config
+from tts_pipeline.executors import RemoteExecutor
 from tts_pipeline.feeds import library_url, publish_feeds
 from tts_pipeline.fsutil import atomic_write_bytes, atomic_write_text
 from tts_pipeline.incremental import inputs_hash, unchanged_episode
@@ -57,15 +58,23 @@ def convert_url(
     jobs: int,
     http: HttpClient,
     progress: Progress | None = None,
+    executor: RemoteExecutor | None = None,
 ) -> Episode:
-    """Fetch one post and turn it into a published episode."""
+    """Fetch one post and turn it into a published episode (its chunks spoken on
+    ``executor`` when given, else in a local process pool)."""
     if config.verify:
         check_verifier(config)  # a missing extra fails before the fetch, not after it
     library.prepare()
     post = fetch_post(url, config.sites, http)
     log.info("fetched %r (%d chars of HTML)", post.title, len(post.html))
     return convert_post(
-        post, config=config, library=library, voice=voice, jobs=jobs, progress=progress
+        post,
+        config=config,
+        library=library,
+        voice=voice,
+        jobs=jobs,
+        progress=progress,
+        executor=executor,
     )
 
 
@@ -86,6 +95,7 @@ def convert_post(
     jobs: int,
     progress: Progress | None = None,
     hold: HoldBar | None = None,
+    executor: RemoteExecutor | None = None,
 ) -> Episode:
     """Turn a fetched post into a published episode. With ``config.verify`` every chunk is
     checked by a speech recogniser while later ones are synthesised; an episode below
@@ -109,6 +119,7 @@ def convert_post(
             library.cache_dir / "chunks",
             jobs=jobs,
             on_progress=each_chunk(progress, verifier),
+            executor=executor,
         )
         if verifier:  # re-speaks chunks the recogniser could not follow
             audio, checked = verifier.finish(

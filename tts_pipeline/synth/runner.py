@@ -8,16 +8,23 @@ The engine is never started in the calling process. pyttsx3 hangs children forke
 ``init()`` (notes §1 bug #7, pyttsx3 #131) and can hold only one engine per process, so work
 runs in a ``ProcessPoolExecutor`` with the ``spawn`` start method and one engine per worker,
 built by the pool initializer. Workers write the cache file themselves and send back only
-(key, frames, sample rate), so no audio crosses the process boundary.
+(key, frames, sample rate), so no audio crosses the process boundary. Each worker asks the
+kernel to end it when the process that started it dies (Linux), so a SIGKILLed CLI leaves no
+orphaned workers behind.
+
+Given a RemoteExecutor (``tts_pipeline.executors``, e.g. a Dask cluster), chunks run there
+instead: workers on other machines return the audio and this process writes the cache file.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import wave
 from collections.abc import Callable, Iterator, Sequence
@@ -29,15 +36,18 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tts_pipeline.errors import ConfigError, SynthesisError, TTSPipelineError
+from tts_pipeline.executors import RemoteExecutor, submit_bounded
 from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.models import Chunk, ChunkAudio, Pcm, VoiceProfile
 from tts_pipeline.synth.engine import Engine, first_words, get_engine, set_threads
+from tts_pipeline.synth.remote import SpokenChunk, speak_chunk
 
 log = logging.getLogger(__name__)
 
 # Bump when the cached audio for the same inputs would change for reasons outside the engine
 # (e.g. a different WAV layout), so old entries stop matching.
 CACHE_SCHEMA = "tts_pipeline.synth/1"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class WorkerCrashError(SynthesisError):
@@ -82,11 +92,13 @@ def synthesize_chunks(
     jobs: int,
     on_progress: Callable[[ChunkAudio], None] | None = None,
     stats: SynthStats | None = None,
+    executor: RemoteExecutor | None = None,
 ) -> list[ChunkAudio]:
     """Speak every chunk with ``voice``; return one ChunkAudio per chunk, in chunk order.
 
     Cached chunks are reported first and not re-synthesised; the rest run in up to ``jobs``
-    spawn workers. ``on_progress`` is called here, in the calling process, once per chunk.
+    spawn workers, or on ``executor`` when one is given. ``on_progress`` is called here, in
+    the calling process, once per chunk.
     Raises SynthesisError naming the chunk (index and first words) if any chunk fails, and
     ConfigError for an unknown engine or voice id or a bad ``jobs``.
     """
@@ -132,7 +144,11 @@ def synthesize_chunks(
             stats.cache_hits,
         )
         firsts = {key: chunks[positions[0]] for key, positions in todo.items()}
-        for record in _run_pool(firsts, voice, cache_dir, workers):
+        if executor is not None:
+            records = _run_remote(firsts, voice, cache_dir, executor)
+        else:
+            records = _run_pool(firsts, voice, cache_dir, workers)
+        for record in records:
             for position in todo[record.key]:
                 report(position, record)
 
@@ -173,6 +189,38 @@ def _read_cached(path: Path, key: str) -> _Done | None:
     return _Done(key, frames, rate)
 
 
+def _run_remote(
+    todo: dict[str, Chunk], voice: VoiceProfile, cache_dir: Path, remote: RemoteExecutor
+) -> Iterator[_Done]:
+    """Yield each chunk's record as a remote worker returns its audio, written to the cache
+    here (atomically): the workers may not share this machine's disk."""
+    unfinished: dict[str, Chunk] = {}
+
+    def task_args(item: tuple[str, Chunk]) -> tuple[object, ...]:
+        unfinished[item[0]] = item[1]
+        return (voice, item[0], item[1].index, item[1].text)
+
+    try:
+        for (key, chunk), spoken in submit_bounded(remote, speak_chunk, todo.items(), task_args):
+            if not isinstance(spoken, SpokenChunk) or spoken.key != key or not spoken.samples:
+                raise SynthesisError(f"chunk {chunk.index}: {remote.name} returned no audio")
+            pcm = Pcm(samples=spoken.samples, sample_rate=spoken.sample_rate)
+            _write_wav(cache_path(cache_dir, key), pcm)
+            del unfinished[key]
+            yield _Done(key, pcm.frames, pcm.sample_rate)
+    except TTSPipelineError:
+        raise
+    except BrokenProcessPool as exc:
+        first = min(unfinished.values(), key=lambda c: c.index)
+        raise WorkerCrashError(
+            f"a synthesis worker crashed (killed, or the engine segfaulted) while"
+            f" {len(unfinished)} chunks were unfinished, from chunk {first.index}"
+            f" ({first_words(first.text)!r})"
+        ) from exc
+    except Exception as exc:  # the executor's own faults: one line, and the post fails
+        raise SynthesisError(f"{remote.name}: {type(exc).__name__}: {exc}") from exc
+
+
 def _run_pool(
     todo: dict[str, Chunk], voice: VoiceProfile, cache_dir: Path, workers: int
 ) -> Iterator[_Done]:
@@ -185,7 +233,7 @@ def _run_pool(
         max_workers=workers,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(voice, threads),
+        initargs=(voice, threads, os.getpid()),
     )
     orderly = False
     try:
@@ -258,10 +306,12 @@ _worker_voice: VoiceProfile | None = None
 _worker_error: TTSPipelineError | None = None
 
 
-def _init_worker(voice: VoiceProfile, threads: int = 0) -> None:
+def _init_worker(voice: VoiceProfile, threads: int = 0, parent: int = 0) -> None:
     """Build this worker's one engine. Errors are kept and raised from each task, because an
     exception in a pool initializer only surfaces as an uninformative BrokenProcessPool."""
     global _worker_engine, _worker_voice, _worker_error
+    if parent:
+        _die_with_parent(parent)
     # Workers share the parent's stdout; nothing they print may reach `--json` output
     # (pyttsx3 prints "Audio saved to ...", bug #11). fd 1 is redirected too, for C code.
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -277,6 +327,22 @@ def _init_worker(voice: VoiceProfile, threads: int = 0) -> None:
         _worker_error = exc
         return
     _worker_engine, _worker_voice = engine, voice
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this worker when the thread that spawned it dies: the pool's own
+    clean-up never runs when the main process is SIGKILLed, and an orphaned worker would hold
+    an engine (and a core) for good. Elsewhere (no prctl) the pool's clean-up is all there is."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError) as exc:
+        log.debug("cannot set PR_SET_PDEATHSIG: %s", exc)
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _synthesize_one(key: str, index: int, text: str, cache_dir: str) -> _Done:

@@ -7,6 +7,7 @@ helpers are imported when a command runs, because ``cli`` imports this module.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import re
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tts_pipeline.config import Config
+from tts_pipeline.executors import open_executor
 from tts_pipeline.library import Library
 from tts_pipeline.models import Episode
 from tts_pipeline.verify.summary import status_json as verify_status_json
@@ -141,6 +143,7 @@ def cmd_watch(args: argparse.Namespace, config: Config) -> int:
         retry_given_up=args.retry_failed,
     )
     stop = StopSignals()
+    executor = contextlib.ExitStack()
     watcher = Watcher(
         config,
         library,
@@ -153,7 +156,9 @@ def cmd_watch(args: argparse.Namespace, config: Config) -> int:
     watcher.sites(options)  # an unknown --forum is an error before anything else
     library.prepare()
     try:
-        with watch_lock(library.root), stop.installed():
+        with watch_lock(library.root), stop.installed(), executor:
+            # Connected once the lock is held; None: the local process pool.
+            watcher.executor = executor.enter_context(open_executor(config.executor))
             if args.once:
                 report = watcher.run_once(options)
                 _print_report(report, quiet=args.quiet)

@@ -34,6 +34,7 @@ from tts_pipeline.errors import (
     PostNotFoundError,
     TTSPipelineError,
 )
+from tts_pipeline.executors import RemoteExecutor
 from tts_pipeline.ingest.forummagnum import fetch_forummagnum
 from tts_pipeline.ingest.http import HttpClient, default_user_agent
 from tts_pipeline.library import Library, episode_id
@@ -106,6 +107,7 @@ class Watcher:
         stop: StopSignals | None = None,
         on_episode: Callable[[Episode], None] | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
+        executor: RemoteExecutor | None = None,
     ) -> None:
         self.config = config
         self.settings = config.watch
@@ -116,6 +118,7 @@ class Watcher:
         self.stop = stop or StopSignals()
         self.on_episode = on_episode
         self.clock = clock
+        self.executor = executor  # None: chunks are spoken in a local process pool
         self.state = WatchState(library.state_path)
         timeout = self.settings.request_timeout_s
         self.http = HttpClient(
@@ -147,7 +150,7 @@ class Watcher:
             now = self.clock()
             if options.retry_given_up:
                 self.state.requeue_given_up([s.key for s in sites], now)
-            self._mark_interrupted(now)
+            self.mark_interrupted(now)
             reachable = [site for site in sites if self._list(site, options, report)]
             self._convert_due(reachable, options, report)
         except StopRequested:
@@ -184,7 +187,7 @@ class Watcher:
             if failed.next_attempt_at:
                 report.backing_off[site.key] = failed.next_attempt_at
             return False
-        listed = [self._listed(site, post, rules) for post in listing.posts]
+        listed = [self.listed(site, post, rules) for post in listing.posts]
         changes = self.state.record_listed(
             site.key, listed, self.clock(), renarrate=rules.renarrate_edits
         )
@@ -204,7 +207,8 @@ class Watcher:
         window = now - dt.timedelta(days=self.settings.lookback_days)
         return min(listed_at, window) if listed_at else window
 
-    def _listed(self, site: ForumSite, post: ListedPost, rules: ForumRules) -> Listed:
+    def listed(self, site: ForumSite, post: ListedPost, rules: ForumRules) -> Listed:
+        """What the rules decide about one listed post (its row, queued or skipped)."""
         return Listed(
             post_id=post.id,
             episode_id=_episode_id(post.id, site),
@@ -217,7 +221,7 @@ class Watcher:
 
     # -- converting ------------------------------------------------------------------------
 
-    def _mark_interrupted(self, now: dt.datetime) -> None:
+    def mark_interrupted(self, now: dt.datetime) -> None:
         """Rows a dead watcher left ``converting`` count as failed attempts, due at once."""
         for row in self.state.posts(status=Status.CONVERTING):
             log.warning("%s post %s: the previous watcher stopped while converting it",
@@ -245,16 +249,22 @@ class Watcher:
                 continue
             if self.stop.requested:
                 raise StopRequested(self.stop.signal_name)
-            finished = self._finished_already(row)
-            if finished:
-                publish_feed(self.library, self.config)
-                self.state.done(row, row.content_hash, self.clock(), reason=finished)
-                report.recovered.append(Outcome(row.forum, row.post_id, row.title, finished))
+            if self.recover_finished(row, report):
                 continue
             per_forum[row.forum] += 1
             total += 1
-            if self._convert(site, row, report):
+            if self.convert_row(site, row, report):
                 paused.add(row.forum)
+
+    def recover_finished(self, row: PostRow, report: RunReport) -> bool:
+        """Mark ``row`` done if an interrupted run already put its episode in place."""
+        finished = self._finished_already(row)
+        if not finished:
+            return False
+        publish_feed(self.library, self.config)
+        self.state.done(row, row.content_hash, self.clock(), reason=finished)
+        report.recovered.append(Outcome(row.forum, row.post_id, row.title, finished))
+        return True
 
     def _finished_already(self, row: PostRow) -> str:
         """Why ``row`` needs no conversion ("" if it does): its episode is in place."""
@@ -272,14 +282,12 @@ class Watcher:
             return "finished by an interrupted run"
         return ""
 
-    def _convert(self, site: ForumSite, row: PostRow, report: RunReport) -> bool:
+    def convert_row(self, site: ForumSite, row: PostRow, report: RunReport) -> bool:
         """Convert one due post; True if its forum failed us (leave it alone this run)."""
-        self.state.start(row, self.clock())
-        attempts = row.attempts + 1
-        self._remove_partial_files(row.episode_id)
+        self.start_row(row)
         try:
             with self.stop.interruptible():
-                post = fetch_forummagnum(PostRef(site, row.post_id, row.url), self.http)
+                post = self.fetch_row(site, row)
                 rules = self.settings.rules(site.key, site.prefix)
                 hold = HoldBar(rules.hold_flagged, rules.hold_wer_above)
                 episode = convert_post(
@@ -290,7 +298,36 @@ class Watcher:
                     jobs=self.jobs,
                     progress=self.progress,
                     hold=hold,
+                    executor=self.executor,
                 )
+        except BaseException as exc:
+            return self.settle_failure(row, exc, report)
+        self.settle_done(row, post, episode, report)
+        return False
+
+    # The steps of convert_row, for callers that make the episode elsewhere (batch.whole).
+
+    def start_row(self, row: PostRow) -> None:
+        """Claim ``row`` (counts an attempt) and remove what a killed attempt left."""
+        self.state.start(row, self.clock())
+        self._remove_partial_files(row.episode_id)
+
+    def fetch_row(self, site: ForumSite, row: PostRow) -> Post:
+        return fetch_forummagnum(PostRef(site, row.post_id, row.url), self.http)
+
+    def settle_done(self, row: PostRow, post: Post, episode: Episode, report: RunReport) -> None:
+        """``row``'s episode is published: files, record and feeds in place."""
+        self.state.done(row, content_hash(post.html), self.clock())
+        report.converted.append(episode)
+        if self.on_episode is not None:
+            self.on_episode(episode)
+
+    def settle_failure(self, row: PostRow, exc: BaseException, report: RunReport) -> bool:
+        """Record what ``exc`` means for the claimed ``row``: skipped, failed (with backoff),
+        or given back; re-raise what must end the run. True if its forum failed us."""
+        attempts = row.attempts + 1
+        try:
+            raise exc
         except StopRequested:
             self.state.abandon(row, self.clock())
             raise
@@ -308,11 +345,6 @@ class Watcher:
             self._fail(row, attempts, str(exc), self.clock(), retry_now=False, report=report)
             # An error, a refusal or a timeout from the forum: no more fetches this run.
             return isinstance(exc, IngestError) and not isinstance(exc, PostNotFoundError)
-        else:
-            self.state.done(row, content_hash(post.html), self.clock())
-            report.converted.append(episode)
-            if self.on_episode is not None:
-                self.on_episode(episode)
         return False
 
     def _fail(

@@ -1,0 +1,1 @@
+"""Many posts at once: backfilling a forum's archive, converting a list of URLs."""

@@ -1,0 +1,185 @@
+"""Whole posts on a cluster: a backfill's posts are made on the workers, several at once.
+
+Speaking chunks remotely still leaves every post's packaging (joining, loudness, encoding) to
+the coordinating process, one post after another: with many workers, that becomes the limit.
+In this mode the coordinator fetches each post (it owns the forum connection and its rate
+limit) and claims its row; a worker runs the whole conversion (``convert_post``, the same code
+as everywhere) into a scratch library on its own disk and sends back the episode's files; the
+coordinator writes them into the library (atomically), records the episode, renders the feeds
+and marks the row done, through the watcher's own steps (``Watcher.start_row``,
+``settle_done``, ``settle_failure``). Posts that need verification by ear stay in chunk mode:
+the recogniser and its hold-back rules live with the coordinator.
+
+Workers need ffmpeg besides the package and the voices.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tts_pipeline.config import Config
+from tts_pipeline.errors import SynthesisError, TTSPipelineError
+from tts_pipeline.executors import RemoteExecutor, WorkerLostError
+from tts_pipeline.fsutil import atomic_write_bytes
+from tts_pipeline.library import Library
+from tts_pipeline.models import Episode, ForumSite, Post, VoiceProfile
+from tts_pipeline.pipeline import convert_post, publish_feed
+from tts_pipeline.watch.runner import RunReport, Watcher
+from tts_pipeline.watch.state import PostRow
+from tts_pipeline.watch.stop import StopRequested
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MadeEpisode:
+    """What a worker sends back: the episode (its paths name the worker's scratch files),
+    every file of it by name, and the hash of its inputs (see ``incremental``)."""
+
+    episode: Episode
+    files: dict[str, bytes]
+    inputs: str | None
+
+
+class InlineExecutor(Executor):
+    """Runs each task at once, in the calling thread: a worker speaking its own post's chunks
+    with its one engine (``synth.remote``), in its own process."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+def make_episode(post: Post, config: Config, voice: VoiceProfile) -> MadeEpisode:
+    """The worker's task: convert ``post`` into a scratch library and return its files."""
+    with tempfile.TemporaryDirectory(prefix="tts-pipeline-post-") as tmp:
+        library = Library(Path(tmp))
+        library.prepare()
+        here = RemoteExecutor(InlineExecutor(), window=1, name="this worker")
+        episode = convert_post(
+            post,
+            config=replace(config, library=Path(tmp), verify=False),
+            library=library,
+            voice=voice,
+            jobs=1,
+            executor=here,
+        )
+        prefix = f"{episode.id}."
+        files = {
+            path.name: path.read_bytes()
+            for path in library.episodes_dir.iterdir()
+            if path.name.startswith(prefix) and path.is_file()
+        }
+        return MadeEpisode(episode, files, library.episode_inputs(episode.id))
+
+
+def publish_made(library: Library, config: Config, made: MadeEpisode) -> Episode:
+    """Put a worker's episode in place, as ``convert_post`` does once its files are made:
+    files (the MP3 last), the record, the inputs hash, then the feeds."""
+    eid = made.episode.id
+    names = sorted(made.files, key=lambda name: (name.endswith(".mp3"), name))
+    for name in names:
+        if Path(name).name != name or not name.startswith(f"{eid}."):
+            raise SynthesisError(f"episode {eid}: a worker sent an unexpected file {name!r}")
+        atomic_write_bytes(library.episodes_dir / name, made.files[name])
+    episode = replace(made.episode, mp3=library.mp3_path(eid), script_txt=library.script_path(eid))
+    library.forget_verification(eid)
+    library.record_episode(episode)
+    if made.inputs:
+        library.record_inputs(eid, made.inputs)
+    publish_feed(library, config)
+    return episode
+
+
+def convert_whole(
+    watcher: Watcher,
+    site: ForumSite,
+    due: list[PostRow],
+    remote: RemoteExecutor,
+    report: RunReport,
+    on_post: Callable[[PostRow], None],
+) -> int:
+    """Convert ``due`` (oldest first) as whole-post tasks on ``remote``, at most
+    ``remote.window`` at once; ``on_post(row)`` right after each row's outcome is recorded.
+    Returns how many rows were left untouched because the forum failed us (no more fetches
+    this run, as the watcher does)."""
+    in_flight: dict[Future[MadeEpisode], tuple[PostRow, Post, int]] = {}
+    window = max(1, remote.window)
+
+    def submit(row: PostRow, post: Post, tries: int) -> None:
+        future = remote.executor.submit(make_episode, post, watcher.config, watcher.voice)
+        in_flight[future] = (row, post, tries)
+
+    def settle(future: Future[MadeEpisode]) -> bool:
+        row, post, tries = in_flight.pop(future)
+        try:
+            made = future.result()
+            episode = publish_made(watcher.library, watcher.config, made)
+        except BaseException as exc:
+            if remote.is_lost(exc) and tries < remote.resubmits:
+                log.warning("%s: worker lost; submitting post %s again", remote.name, row.post_id)
+                submit(row, post, tries + 1)
+                return False
+            failed = watcher.settle_failure(row, _readable(exc, remote, tries), report)
+            on_post(row)
+            return failed
+        watcher.settle_done(row, post, episode, report)
+        on_post(row)
+        return False
+
+    def drain(until: int) -> bool:
+        paused = False
+        while len(in_flight) > until:
+            with watcher.stop.interruptible():
+                finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            for future in finished:
+                paused = settle(future) or paused
+        return paused
+
+    untouched = 0
+    try:
+        for number, row in enumerate(due):
+            if watcher.stop.requested:
+                raise StopRequested(watcher.stop.signal_name)
+            if watcher.recover_finished(row, report):
+                on_post(row)
+                continue
+            watcher.start_row(row)
+            try:
+                with watcher.stop.interruptible():
+                    post = watcher.fetch_row(site, row)
+            except BaseException as exc:
+                paused = watcher.settle_failure(row, exc, report)
+                on_post(row)
+            else:
+                submit(row, post, 0)
+                paused = drain(window - 1)
+            if paused:  # refused or timed out: like the watcher, no more fetches this run
+                untouched = len(due) - number - 1
+                break
+        drain(0)
+    finally:
+        for future, (row, _, _) in list(in_flight.items()):  # stopped: give the rows back
+            future.cancel()
+            watcher.state.abandon(row, watcher.clock())
+    return untouched
+
+
+def _readable(exc: BaseException, remote: RemoteExecutor, tries: int) -> BaseException:
+    """``exc`` as the watcher's failure handling expects it: a TTSPipelineError, or what must
+    end the run (a stop, an interrupt)."""
+    if isinstance(exc, TTSPipelineError | StopRequested) or not isinstance(exc, Exception):
+        return exc
+    if remote.is_lost(exc):
+        return WorkerLostError(f"{remote.name}: the post's worker was lost {tries + 1} times")
+    return SynthesisError(f"{remote.name}: {type(exc).__name__}: {exc}")

@@ -3,8 +3,9 @@
 Paragraphs of the AGI Ruin post from ``../shared/fixtures`` (the bundled sample post when the
 fixture is absent) are packed into engine-sized chunks and spoken by a real voice. Truth for
 sentence k of a chunk: the same voice speaking the chunk's first k sentences alone, which
-lasts until sentence k+1 begins (its pause included). Each chunk is then joined, its pauses
-detected and its cues placed exactly as the package stage does. Prints one line per figure.
+lasts until sentence k+1 begins (its pause included). Each chunk's pauses are then found
+(its statistics, ``chunkstats``) and its cues placed exactly as the package stage does.
+Prints one line per figure.
 
     .venv/bin/python benchmarks/caption_alignment.py [--voice NAME] [--paragraphs N]
 """
@@ -20,8 +21,8 @@ from pathlib import Path
 
 from tts_pipeline.clean.html import html_to_sections
 from tts_pipeline.models import Chunk
-from tts_pipeline.package.ffmpeg import detect_silences
-from tts_pipeline.package.join import join_chunks
+from tts_pipeline.package.chunkstats import chunk_stats
+from tts_pipeline.package.join import plan_timeline
 from tts_pipeline.package.transcript import build_cues
 from tts_pipeline.sample import sample_post_result
 from tts_pipeline.synth.chunking import pack, split_sentences
@@ -70,9 +71,11 @@ def main() -> None:
         for first, sentences in plan:
             whole = audio[first]
             started = time.perf_counter()
-            joined = Path(tmp) / f"{first}.wav"
-            timeline = join_chunks([whole], joined)
-            cues = build_cues([whole], timeline, detect_silences(joined))
+            timeline = plan_timeline([whole])
+            rate = whole.sample_rate
+            stats = chunk_stats(whole.wav, whole.frames)
+            pauses = [(a / rate, b / rate) for a, b in stats.silences]
+            cues = build_cues([whole], timeline, pauses)
             placing_s += time.perf_counter() - started
             for k, sentence in enumerate(sentences[1:], 1):
                 cue = next(c for c in cues if sentence.startswith(c.text))

@@ -7,8 +7,11 @@ Prints one line per figure:
 
 1. floor (first size only): the pipeline's wall time against the engine alone (the spawn
    pool synthesising the same chunks on the same cores into an empty cache) and ffmpeg alone
-   (encoding the joined audio to the same MP3), measured in the same run;
-2. peak RSS of the CLI's process tree at each size;
+   (encoding the joined audio to the same MP3), measured right before it in the same run,
+   and the CPU seconds of each (which a machine shared with other work changes less);
+2. peak memory of the CLI's process tree at each size: RSS summed over the processes (the
+   ffmpeg and Python libraries every process maps are counted once per process) and PSS
+   summed (each shared page divided among the processes that map it: the memory used);
 3. cold vs warm (unchanged, complete episode) vs one-paragraph-edited re-runs (first size);
 4. seconds per 10k words at each size.
 
@@ -18,16 +21,20 @@ Prints one line per figure:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import resource
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from convert_post import FIXTURE, load_post, run_cli
+from convert_post import FIXTURE, load_post
 
 from tts_pipeline.config import Config
 from tts_pipeline.models import Post
@@ -60,8 +67,71 @@ def long_body(body: str, words: int) -> str:
     return "".join(out)
 
 
-def floor(result: dict[str, Any], jobs: int, tmp: Path) -> tuple[float, float]:
-    """Seconds for the engine alone on the post's chunks, and for ffmpeg alone encoding them."""
+def tree_memory(root: int) -> tuple[int, int]:
+    """RSS and PSS (bytes) of a process and all its descendants, summed (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(stat[1]), []).append(int(entry))
+    rss = pss = 0
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in rollup.splitlines():
+            name, _, value = line.partition(":")
+            if name in ("Rss", "Pss"):
+                kib = int(value.split()[0]) * 1024
+                rss, pss = (rss + kib, pss) if name == "Rss" else (rss, pss + kib)
+    return rss, pss
+
+
+def run_cli(cmd: list[str]) -> tuple[float, int, int, dict[str, Any]]:
+    """Wall time, peak summed RSS and PSS of the process tree, and the CLI's JSON answer."""
+    peak_rss = peak_pss = 0
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_rss, peak_pss
+        while not done.is_set():
+            rss, pss = tree_memory(proc.pid)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"conversion failed: {err.strip()}")
+    answer: dict[str, Any] = json.loads(out)
+    return wall, peak_rss, peak_pss, answer
+
+
+def cpu_seconds() -> float:
+    """CPU time used so far by this process and its waited-for descendants."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def floor(result: dict[str, Any], jobs: int, tmp: Path) -> tuple[float, float, float, float]:
+    """Wall and CPU seconds for the engine alone on the post's chunks, then for ffmpeg alone
+    encoding their audio: (engine wall, encoder wall, engine CPU, encoder CPU)."""
     post = Post(
         id=result["_id"],
         title=result["title"],
@@ -74,14 +144,14 @@ def floor(result: dict[str, Any], jobs: int, tmp: Path) -> tuple[float, float]:
     )
     voice = load_voice("default")
     _, chunks = plan_post(post, Config(), voice)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     audio = synthesize_chunks(chunks, voice, tmp / "engine-cache", jobs=jobs)
-    engine_s = time.perf_counter() - started
+    engine_s, engine_cpu = time.perf_counter() - started, cpu_seconds() - cpu
     joined = tmp / "joined.wav"
     join_chunks(audio, joined)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     encode_mp3(joined, tmp / "encoded.mp3", bitrate_kbps=64, sample_rate=44100)
-    return engine_s, time.perf_counter() - started
+    return engine_s, time.perf_counter() - started, engine_cpu, cpu_seconds() - cpu
 
 
 def main() -> None:
@@ -109,35 +179,43 @@ def main() -> None:
             cmd = [sys.executable, "-m", "tts_pipeline", "convert", "--json", "--quiet"]
             cmd += [f"{server.base_url}/posts/{post['_id']}", "--config", str(config)]
             cmd += ["--library", str(tmp / "lib"), "--jobs", str(args.jobs)]
-            cold, peak, answer = run_cli(cmd)
+            if n == 0:  # the floor right before the pipeline: the same load on the machine
+                engine_s, encoder_s, engine_cpu, encoder_cpu = floor(post, args.jobs, tmp)
+            cpu = cpu_seconds()
+            cold, peak, pss, answer = run_cli(cmd)
+            cold_cpu = cpu_seconds() - cpu
             spoken = len(Path(answer["script"]).read_text(encoding="utf-8").split())
             audio_min = answer["duration_s"] / 60
             print(
                 f"{words} words ({spoken} spoken, {audio_min:.0f} min audio): cold {cold:.1f} s,"
-                f" peak RSS {peak / 2**20:.0f} MiB, {cold / spoken * 10_000:.1f} s per 10k words,"
+                f" peak RSS {peak / 2**20:.0f} MiB (PSS {pss / 2**20:.0f} MiB),"
+                f" {cold / spoken * 10_000:.1f} s per 10k words,"
                 f" {answer['loudness_lufs']} LUFS / {answer['true_peak_dbtp']} dBTP"
             )
             if n > 0:
                 continue
-            warm, _, again = run_cli(cmd)
+            warm, _, _, again = run_cli(cmd)
             assert again["unchanged"], "the unchanged re-run was not recognised"
             # Edit one paragraph of the first copy: only its chunk(s) are spoken again.
             server.posts[post["_id"]] = {
                 **post,
                 "htmlBody": post["htmlBody"].replace("<p>Part 1. ", "<p>Part 1, edited. ", 1),
             }
-            edited, _, _ = run_cli(cmd)
+            edited, _, _, _ = run_cli(cmd)
             print(
                 f"{words} words re-runs: cold {cold:.1f} s, warm {warm:.2f} s"
                 f" ({100 * warm / cold:.1f}% of cold), one paragraph edited {edited:.1f} s"
                 f" ({100 * edited / cold:.1f}% of cold)"
             )
-            engine_s, encoder_s = floor(post, args.jobs, tmp)
             print(
                 f"{words} words floor: pipeline {cold:.1f} s, engine alone {engine_s:.1f} s,"
                 f" encoder alone {encoder_s:.1f} s;"
                 f" pipeline/max = {cold / max(engine_s, encoder_s):.2f},"
                 f" pipeline/sum = {cold / (engine_s + encoder_s):.2f}"
+            )
+            print(
+                f"{words} words CPU time: pipeline {cold_cpu:.1f} s, engine alone"
+                f" {engine_cpu:.1f} s, encoder alone {encoder_cpu:.1f} s"
             )
 
 

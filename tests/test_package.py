@@ -179,7 +179,9 @@ def test_durations_agree(packaged: tuple[PackagedAudio, list[ChunkAudio]]) -> No
 def test_loudness_meets_podcast_spec(packaged: tuple[PackagedAudio, list[ChunkAudio]]) -> None:
     result, _ = packaged
     measured = ff.measure_loudness(result.mp3)
-    assert measured == result.loudness
+    # The result's figure is the encoder's own meter (4x oversampled peak, to 0.1 dB).
+    assert abs(measured.integrated_lufs - result.loudness.integrated_lufs) <= 0.1
+    assert abs(measured.true_peak_dbtp - result.loudness.true_peak_dbtp) <= 0.2
     assert -17.0 <= measured.integrated_lufs <= -15.0
     assert measured.true_peak_dbtp <= -1.0
 

@@ -150,6 +150,8 @@ def convert_post(
         target_lufs=config.target_lufs,
         peak_dbtp=config.true_peak_dbtp,
         chapters=plan_chapters(script, chunks, opening_title=post.title),
+        jobs=jobs,
+        segment_cache=library.cache_dir / "segments" / eid,
     )
     # The side files follow the MP3; the episode is recorded only once all are in place.
     atomic_write_bytes(library.vtt_path(eid), render_vtt(packaged.cues))

@@ -1,13 +1,17 @@
 """The package stage: chunk WAVs -> one loudness-normalised, tagged CBR MP3.
 
-join (wave, flat memory) -> one decode for loudness and pauses -> place chapters and caption
-cues on the joined PCM -> find the gain on a sample of the audio -> ONE ffmpeg run that
-applies gain + limiter and encodes (libmp3lame CBR), while a second ffmpeg meters the MP3 as
-it is written -> tag (ID3v2.3 with CHAP/CTOC) -> rename into place. The encoder is the floor
-(single-threaded LAME); everything else costs a few seconds whatever the length, and a
-re-encode happens only when the MP3 misses the target. The MP3 is written beside its final
-name and renamed only when complete, so a crash never leaves a half-written episode. The
-chapters and cues come back with the result, for the chapters JSON and WebVTT files.
+Each chunk's loudness blocks and pauses come from a small statistics file kept beside it
+(``chunkstats``: measured once per chunk, never by decoding the episode), so the episode's
+loudness is known before any audio is joined. The gain that brings it to the target through
+the limiter is searched on a ~5 minute sample of chunks spread over the episode (or reused
+from the episode's previous package when its loudness has not moved). The episode is then
+encoded as 1-2 minute segments, ``jobs`` at a time, each with gain + limiter + LAME in one
+ffmpeg run metered as it is written (``segments``); segments already encoded with the same
+chunks and settings come from the segment cache. The segments' meters combine into the
+episode's loudness; if it misses the target the segments are encoded again with a corrected
+gain. Their frames are joined behind one Info frame, tagged (ID3v2.3 with CHAP/CTOC) and
+renamed into place, so a crash never leaves a half-written episode. Chapters and caption
+cues are placed on the timeline of the joined MP3, exact to the sample.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,15 +35,20 @@ from tts_pipeline.package.chapters import (
     place_chapters,
     plan_chapters,
 )
-from tts_pipeline.package.ffmpeg import (
-    check_mp3_settings,
-    encode_mp3,
-    measure_loudness,
-    measure_with_silences,
-    probe,
+from tts_pipeline.package.chunkstats import ChunkStats, chunk_stats, gated_loudness
+from tts_pipeline.package.ffmpeg import SILENCE_LUFS, check_mp3_settings, encode_mp3, probe
+from tts_pipeline.package.join import ChunkSpan, Timeline, plan_timeline
+from tts_pipeline.package.loudness import GainRecord, gain_sample, plan_gain, read_gain, write_gain
+from tts_pipeline.package.segments import (
+    assemble,
+    chunk_identity,
+    combined_loudness,
+    encode_segments,
+    keyed_segments,
+    plan_segments,
+    prune,
+    shifted_timeline,
 )
-from tts_pipeline.package.join import ChunkSpan, Timeline, join_chunks
-from tts_pipeline.package.loudness import plan_gain
 from tts_pipeline.package.tags import TagInfo, write_tags
 from tts_pipeline.package.transcript import Cue, build_cues, render_vtt
 
@@ -68,6 +78,10 @@ _ACCEPT_LU = 0.5  # re-run if the MP3 misses the target by more than this
 _SPEC_LU = 1.0  # beyond this the episode is out of spec: warn
 _MAX_ATTEMPTS = 3
 _RETRY_PEAK_MARGIN_DB = 0.5  # extra tightening on a retry: the overshoot itself varies
+# Reuse the previous package's gain while the chunks' loudness moved less than this: far
+# inside the +-0.5 LU acceptance, and it keeps unchanged segments' encodes valid.
+_SAME_LU = 0.1
+GAIN_FILE = "gain.json"
 
 
 def mp3_peak_headroom_db(bitrate_kbps: int) -> float:
@@ -80,12 +94,14 @@ class PackagedAudio:
     """The finished MP3, in place under its final name."""
 
     mp3: Path
-    duration_s: float  # from the joined PCM's sample count, not MP3 headers
+    duration_s: float  # what a gapless decoder outputs, from sample counts, not durations
     size_bytes: int  # of the tagged file: the feed's enclosure length
-    loudness: Loudness  # measured on the final MP3
-    timeline: Timeline  # per-chunk start frames, for chapters and captions
+    loudness: Loudness  # the final MP3's, from the meters of its segments' encodes
+    timeline: Timeline  # where each chunk is heard in the MP3, for chapters and captions
     chapters: tuple[Chapter, ...] = ()  # as written to the MP3's CHAP frames
     cues: tuple[Cue, ...] = ()  # caption cues, for the WebVTT transcript
+    segments_encoded: int = 0  # segments encoded by this package (the rest were cached)
+    segments: int = 0
 
 
 def _in_spec(measured: Loudness, target_lufs: float, peak_dbtp: float, lu: float) -> bool:
@@ -106,65 +122,110 @@ def package_episode(
     target_lufs: float = -16.0,
     peak_dbtp: float = -1.0,
     chapters: Sequence[ChapterMark] = (),
+    jobs: int = 1,
+    segment_cache: Path | None = None,
 ) -> PackagedAudio:
-    """Join, normalise, encode and tag ``audio`` into ``mp3_path``.
+    """Normalise, encode, join and tag ``audio`` into ``mp3_path``.
 
-    ``target_lufs`` and ``peak_dbtp`` (the true-peak ceiling) apply to the final MP3, not to
-    an intermediate WAV. Intermediate WAVs live in a private directory under ``work_dir``
-    and are removed whatever happens. ``chapters`` (from ``plan_chapters``) are placed on
-    the joined audio and written as ID3 chapters; caption cues are always computed.
+    ``target_lufs`` and ``peak_dbtp`` (the true-peak ceiling) apply to the final MP3.
+    Temporary files live in a private directory under ``work_dir``, removed whatever
+    happens. ``segment_cache`` (one folder per episode) keeps the encoded segments for the
+    next package of the same episode; without it they are temporary too. ``chapters`` (from
+    ``plan_chapters``) are written as ID3 chapters; caption cues are always computed.
     """
     check_mp3_settings(bitrate_kbps, sample_rate)  # before minutes of work, not after
+    if not audio:
+        raise PackagingError("no audio chunks to package")
     work_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    timeline = plan_timeline(audio)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        stats = list(pool.map(lambda a: chunk_stats(a.wav, a.frames), audio))
+        identities = list(pool.map(chunk_identity, audio))
+    before = gated_loudness(b for s in stats for b in s.block_lufs)
+    if before <= SILENCE_LUFS + 1.0:
+        raise PackagingError(f"{mp3_path.name}: the audio is silent; nothing to normalise")
+    settings = (target_lufs, peak_dbtp, float(bitrate_kbps), float(sample_rate))
     with tempfile.TemporaryDirectory(prefix="package-", dir=work_dir) as tmp:
-        joined = Path(tmp) / "joined.wav"
-        timeline = join_chunks(audio, joined)
-        duration_s = timeline.duration_s
-        placed = place_chapters(chapters, timeline)
-        # One decode finds both the loudness and the pauses (on the joined PCM, whose frames
-        # the timeline counts).
-        before, silences = measure_with_silences(joined)
-        cues = build_cues(audio, timeline, silences)
-        # Aim the WAV so the *MP3* lands on target: a little loud, with peak headroom.
+        cache = segment_cache or Path(tmp) / "segments"
+        previous = read_gain(cache / GAIN_FILE, settings) if segment_cache else None
+        cuts = plan_segments(timeline, identities)
+        # Aim the segments so the *MP3* lands on target: a little loud, with peak headroom.
         wav_target = target_lufs + MP3_LOUDNESS_LOSS_LU
         wav_ceiling = peak_dbtp - mp3_peak_headroom_db(bitrate_kbps)
-        with atomic_path(mp3_path) as part:
-            for attempt in range(1, _MAX_ATTEMPTS + 1):
+        sample: tuple[Path, float] | None = None
+        record: GainRecord | None = None
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            if attempt == 1 and previous and abs(previous.before_lufs - before) <= _SAME_LU:
+                # Within the tolerance of the last package: its gain keeps every unchanged
+                # segment's encode valid (a new gain would re-encode the whole episode). The
+                # record keeps the loudness it was planned for, so small edits cannot drift.
+                gain, ceiling, record = previous.gain_db, previous.ceiling_dbtp, previous
+            else:
+                record = None
+                if sample is None:
+                    wav = Path(tmp) / "sample.wav"
+                    sample = wav, gain_sample(audio, wav)
                 gain, ceiling = plan_gain(
-                    joined, before_lufs=before, duration_s=duration_s,
+                    sample[0], before_lufs=before, duration_s=sample[1],
                     target_lufs=wav_target, peak_dbtp=wav_ceiling,
                 )  # fmt: skip
-                # Gain, limiter and encoder in one ffmpeg run, metered as it is written.
-                final = encode_mp3(
-                    joined, part, bitrate_kbps=bitrate_kbps, sample_rate=sample_rate,
-                    gain_db=gain, limit_dbtp=ceiling, measure=True,
-                ) or measure_loudness(part)  # fmt: skip
-                log.debug(
-                    "attempt %d: WAV aimed at %.2f LUFS / %.2f dBTP -> MP3 %.1f LUFS / %.1f dBTP",
-                    attempt, wav_target, wav_ceiling, final.integrated_lufs, final.true_peak_dbtp,
-                )  # fmt: skip
-                if _in_spec(final, target_lufs, peak_dbtp, _ACCEPT_LU):
-                    break
-                wav_target += target_lufs - final.integrated_lufs
-                if final.true_peak_dbtp > peak_dbtp:
-                    overshoot = final.true_peak_dbtp - peak_dbtp
-                    wav_ceiling -= overshoot + _RETRY_PEAK_MARGIN_DB
-            if not _in_spec(final, target_lufs, peak_dbtp, _SPEC_LU):
-                log.warning(
-                    "%s: %.1f LUFS / %.1f dBTP is outside %.1f LUFS ±%.1f / %.1f dBTP",
-                    mp3_path.name, final.integrated_lufs, final.true_peak_dbtp,
-                    target_lufs, _SPEC_LU, peak_dbtp,
-                )  # fmt: skip
-            _check_encoded(part, duration_s, sample_rate)
+            log.debug("gain %+.2f dB, ceiling %.2f dBTP (%.1f LUFS before)", gain, ceiling, before)
+            key_settings = (round(gain, 3), round(ceiling, 3), bitrate_kbps, sample_rate)
+            segments = keyed_segments(timeline, identities, cuts, key_settings)
+            encoded = encode_segments(
+                audio, segments, cache=cache, tmp=Path(tmp), jobs=jobs, encode=encode_mp3,
+                bitrate_kbps=bitrate_kbps, sample_rate=sample_rate, gain_db=gain,
+                limit_dbtp=ceiling,
+            )  # fmt: skip
+            final = combined_loudness(encoded)
+            log.debug(
+                "attempt %d: WAV aimed at %.2f LUFS / %.2f dBTP -> MP3 %.1f LUFS / %.1f dBTP",
+                attempt, wav_target, wav_ceiling, final.integrated_lufs, final.true_peak_dbtp,
+            )  # fmt: skip
+            if _in_spec(final, target_lufs, peak_dbtp, _ACCEPT_LU):
+                break
+            wav_target += target_lufs - final.integrated_lufs
+            if final.true_peak_dbtp > peak_dbtp:
+                overshoot = final.true_peak_dbtp - peak_dbtp
+                wav_ceiling -= overshoot + _RETRY_PEAK_MARGIN_DB
+        if not _in_spec(final, target_lufs, peak_dbtp, _SPEC_LU):
+            log.warning(
+                "%s: %.1f LUFS / %.1f dBTP is outside %.1f LUFS ±%.1f / %.1f dBTP",
+                mp3_path.name, final.integrated_lufs, final.true_peak_dbtp,
+                target_lufs, _SPEC_LU, peak_dbtp,
+            )  # fmt: skip
+        heard = shifted_timeline(timeline, encoded)
+        placed = place_chapters(chapters, heard)
+        cues = build_cues(audio, heard, _pauses(stats, heard))
+        with atomic_path(mp3_path) as part:
+            assemble(encoded, part)
+            _check_encoded(part, heard.duration_s, sample_rate)
             write_tags(part, tags, placed)
             size = os.stat(part).st_size
+    if segment_cache:
+        write_gain(segment_cache / GAIN_FILE, record or GainRecord(before, gain, ceiling, settings))
+        prune(segment_cache, {e.segment.key for e in encoded} | {GAIN_FILE.split(".")[0]})
     log.info(
-        "packaged %s: %.1f s, %d bytes, %.1f LUFS, %.1f dBTP in %.1f s",
-        mp3_path.name, duration_s, size, final.integrated_lufs, final.true_peak_dbtp,
-        time.perf_counter() - started,
+        "packaged %s: %.1f s, %d bytes, %.1f LUFS, %.1f dBTP, %d of %d segments encoded,"
+        " in %.1f s",
+        mp3_path.name, heard.duration_s, size, final.integrated_lufs, final.true_peak_dbtp,
+        sum(e.encoded for e in encoded), len(encoded), time.perf_counter() - started,
     )  # fmt: skip
-    return PackagedAudio(mp3_path, duration_s, size, final, timeline, placed, cues)
+    return PackagedAudio(
+        mp3_path, heard.duration_s, size, final, heard, placed, cues,
+        segments_encoded=sum(e.encoded for e in encoded), segments=len(encoded),
+    )  # fmt: skip
+
+
+def _pauses(stats: Sequence[ChunkStats], timeline: Timeline) -> list[tuple[float, float]]:
+    """Every chunk's inner pauses, in seconds on ``timeline``."""
+    rate = timeline.sample_rate
+    return [
+        ((span.start_frame + a) / rate, (span.start_frame + b) / rate)
+        for chunk, span in zip(stats, timeline.spans, strict=True)
+        for a, b in chunk.silences
+    ]
 
 
 def _check_encoded(mp3: Path, duration_s: float, sample_rate: int) -> None:

@@ -6,6 +6,7 @@ and every failure becomes a :class:`PackagingError` naming the file and ffmpeg's
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -95,6 +96,8 @@ def _ffmpeg(*args: str, loglevel: str = "error") -> list[str]:
 
 _SUMMARY_I = re.compile(r"^\s*I:\s+(-?[\d.]+|-inf)\s+LUFS", re.MULTILINE)
 _SUMMARY_PEAK = re.compile(r"^\s*Peak:\s+(-?[\d.]+|-inf)\s+dBFS", re.MULTILINE)
+_MAX_VOLUME = re.compile(r"max_volume: (-?[\d.]+|-inf) dB")
+_MOMENTARY = re.compile(r"\bt: [\d.]+\s+TARGET:\S+ LUFS\s+M:\s*(-?[\d.]+)")
 
 # framelog=verbose pushes the 10-per-second meter lines below the info level, so only the
 # Summary reaches stderr (ffmpeg 5.1 rejects framelog=quiet). The true-peak meter resamples
@@ -144,12 +147,7 @@ def apply_gain(src: Path, dst: Path, gain_db: float, limit_dbtp: float) -> float
     """Write ``src`` amplified by ``gain_db`` through a peak limiter, as s16 WAV at its own rate.
 
     Returns the integrated loudness (LUFS) of what was written, metered in the same ffmpeg
-    run (a separate run would decode the file again).
-
-    The limiter runs on a 4x oversampled signal so the ceiling approximates a true-peak
-    ceiling; ``level=false`` stops alimiter from re-normalising its output and
-    ``latency=true`` removes its look-ahead delay, so every sample stays where it was
-    (chapter and caption times are computed from sample offsets).
+    run (a separate run would decode the file again). The limiter: see ``_limiter_chain``.
     """
     rate = probe(src).sample_rate
     chain = _limiter_chain(rate, gain_db, limit_dbtp, path=src) + "," + _EBUR128_LOUDNESS
@@ -176,8 +174,11 @@ def check_mp3_settings(bitrate_kbps: int, sample_rate: int) -> None:
         )
 
 
-def _limiter_chain(rate: int, gain_db: float, limit_dbtp: float, *, path: Path) -> str:
-    """Gain then a peak limiter on 4x oversampled audio, back at ``rate``.
+def _limiter_chain(
+    rate: int, gain_db: float, limit_dbtp: float, *, path: Path, out_rate: int = 0
+) -> str:
+    """Gain then a peak limiter on 4x oversampled audio, back at ``rate`` (or straight down
+    to ``out_rate``, the encoder's rate: one resampling fewer).
 
     The limiter runs on a 4x oversampled signal so the ceiling approximates a true-peak
     ceiling; ``level=false`` stops alimiter from re-normalising its output and
@@ -194,7 +195,7 @@ def _limiter_chain(rate: int, gain_db: float, limit_dbtp: float, *, path: Path) 
             f"aresample={rate * _OVERSAMPLE}",
             f"volume={gain_db:.3f}dB",
             f"alimiter=limit={limit:.6f}:level=false:latency=true",
-            f"aresample={rate}",
+            f"aresample={out_rate or rate}",
         )
     )
 
@@ -229,6 +230,8 @@ def encode_mp3(
     gain_db: float | None = None,
     limit_dbtp: float = 0.0,
     measure: bool = False,
+    momentary: list[float] | None = None,
+    source_rate: int = 0,
 ) -> Loudness | None:
     """Encode ``src`` to a mono CBR MP3 at ``dst`` (a seekable file; any name, even ``.part``).
 
@@ -239,12 +242,18 @@ def encode_mp3(
     decode, no intermediate WAV). With ``measure`` the encoded stream is also sent down a pipe
     to a second ffmpeg that meters it (integrated loudness and true peak) *while* the encoder
     runs, so checking the final MP3 costs no extra wall time on a second core; the loudness
-    of the MP3 is returned. Otherwise None.
+    of the MP3 is returned. Otherwise None. A ``momentary`` list (with ``measure``) receives
+    the meter's 400 ms block loudnesses above -70 LUFS, every 100 ms, so the loudness of
+    several encodes can be combined by gating their blocks together; the true peak is then
+    the peak of the 4x oversampled decode (volumedetect, to 0.1 dB). ``source_rate``, when
+    the caller knows it, saves probing ``src``.
     """
     check_mp3_settings(bitrate_kbps, sample_rate)
-    rate_in = probe(src).sample_rate if gain_db is not None else 0
+    rate_in = (source_rate or probe(src).sample_rate) if gain_db is not None else 0
     chain = (
-        [] if gain_db is None else ["-af", _limiter_chain(rate_in, gain_db, limit_dbtp, path=src)]
+        []
+        if gain_db is None
+        else ["-af", _limiter_chain(rate_in, gain_db, limit_dbtp, path=src, out_rate=sample_rate)]
     )
     head = _ffmpeg(
         "-y", "-i", str(src), "-map", "0:a:0", "-map_metadata", "-1", *chain,
@@ -261,11 +270,15 @@ def encode_mp3(
     target = f"[{file_opts}]{_tee_escape(str(dst))}|[f=mp3:id3v2_version=0:write_xing=0]pipe:1"
     # Without the Info frame the decoder cannot drop LAME's start delay; drop it here so the
     # meter sees the samples a player (and measure_loudness on the file) sees.
-    trim = f"atrim=start_sample={_LAME_DELAY_SAMPLES},{_EBUR128_TRUE_PEAK}"
+    trim = f"atrim=start_sample={_LAME_DELAY_SAMPLES},"
+    if momentary is None:
+        trim += _EBUR128_TRUE_PEAK
+    else:  # block log on; true peak by 4x oversampling: 1.8 s where ebur128's takes 3.5
+        trim += f"asplit[m][p];[m]ebur128,anullsink;[p]aresample={4 * sample_rate},volumedetect"
     meter = _ffmpeg(
         "-f", "mp3", "-i", "pipe:0", "-af", trim, "-f", "null", "-", loglevel="info"
     )  # fmt: skip
-    return _run_metered([*head, "-f", "tee", target], meter, src=src, dst=dst)
+    return _run_metered([*head, "-f", "tee", target], meter, src=src, dst=dst, blocks=momentary)
 
 
 def _tee_escape(name: str) -> str:
@@ -275,7 +288,9 @@ def _tee_escape(name: str) -> str:
     return name
 
 
-def _run_metered(encode: list[str], meter: list[str], *, src: Path, dst: Path) -> Loudness:
+def _run_metered(
+    encode: list[str], meter: list[str], *, src: Path, dst: Path, blocks: list[float] | None
+) -> Loudness:
     """Run ``encode`` with its stdout piped into ``meter``; return the meter's reading."""
     log.debug("running %s | %s", encode, meter)
     with tempfile.TemporaryFile() as enc_err, tempfile.TemporaryFile() as met_err:
@@ -322,6 +337,9 @@ def _run_metered(encode: list[str], meter: list[str], *, src: Path, dst: Path) -
         )
     _, found, summary = met_text.rpartition("Summary:")
     peak = _SUMMARY_PEAK.search(summary)
+    if blocks is not None:  # ebur128 prints -120.7 until the first block is full
+        blocks.extend(v for v in map(float, _MOMENTARY.findall(met_text)) if v > SILENCE_LUFS)
+        peak = _MAX_VOLUME.search(met_text)
     if not found or not _SUMMARY_I.search(summary) or peak is None:
         raise PackagingError(f"ffmpeg printed no loudness summary for {dst}", path=str(dst))
     return Loudness(integrated_lufs=_integrated(summary), true_peak_dbtp=float(peak.group(1)))
@@ -351,6 +369,13 @@ def probe(path: Path) -> ProbeResult:
         )
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise PackagingError(f"ffprobe found no audio stream in {path}", path=str(path)) from exc
+
+
+@functools.cache
+def encoder_version() -> str:
+    """ffmpeg's version line (cached): part of the address of every cached encode."""
+    out = _run([FFMPEG, "-hide_banner", "-version"], path=Path(FFMPEG)).stdout
+    return out.splitlines()[0] if out else "unknown"
 
 
 def decode_wav(
@@ -409,18 +434,3 @@ def _silences(stderr: str, path: Path) -> list[tuple[float, float]]:
     if start is not None:
         silences.append((start, probe(path).duration_s))
     return silences
-
-
-def measure_with_silences(
-    path: Path, *, noise_db: float = -40.0, min_duration_s: float = 0.05
-) -> tuple[float, list[tuple[float, float]]]:
-    """Integrated loudness (LUFS) and :func:`detect_silences`'s pauses, from one decode."""
-    chain = f"{_silencedetect(noise_db, min_duration_s)},{_EBUR128_LOUDNESS}"
-    args = _ffmpeg(
-        "-i", str(path), "-map", "0:a:0", "-af", chain, "-f", "null", "-", loglevel="info"
-    )  # fmt: skip
-    stderr = _run(args, path=path).stderr
-    _, found, summary = stderr.rpartition("Summary:")
-    if not found or not _SUMMARY_I.search(summary):
-        raise PackagingError(f"ffmpeg printed no loudness summary for {path}", path=str(path))
-    return _integrated(summary), _silences(stderr, path)

@@ -69,7 +69,7 @@ def _read_format(item: ChunkAudio) -> tuple[_Format, int]:
         ) from exc
 
 
-def _plan(audio: Sequence[ChunkAudio]) -> tuple[Timeline, _Format]:
+def _plan(audio: Sequence[ChunkAudio], trailing_pause: bool) -> tuple[Timeline, _Format]:
     """Check every chunk's WAV header against the first and lay the chunks out end to end."""
     if not audio:
         raise PackagingError("no audio chunks to join")
@@ -97,7 +97,7 @@ def _plan(audio: Sequence[ChunkAudio]) -> tuple[Timeline, _Format]:
                 path=str(item.wav),
             )
         # No pause after the last chunk: the engine's own trailing silence ends the episode.
-        last = n == len(audio) - 1
+        last = n == len(audio) - 1 and not trailing_pause
         pause = 0 if last else round(max(item.chunk.pause_after_ms, 0) * fmt.sample_rate / 1000)
         spans.append(ChunkSpan(item.chunk.index, position, frames, pause))
         position += frames + pause
@@ -124,12 +124,21 @@ def _copy_frames(item: ChunkAudio, writer: wave.Wave_write, expected: int) -> No
         )
 
 
-def join_chunks(audio: Sequence[ChunkAudio], out_wav: Path) -> Timeline:
+def plan_timeline(audio: Sequence[ChunkAudio]) -> Timeline:
+    """The layout :func:`join_chunks` would write, from the WAV headers alone."""
+    return _plan(audio, False)[0]
+
+
+def join_chunks(
+    audio: Sequence[ChunkAudio], out_wav: Path, *, trailing_pause: bool = False
+) -> Timeline:
     """Write the chunks, each followed by its pause, into ``out_wav``; return the layout.
 
-    All chunks must share channels, sample width and rate. On failure ``out_wav`` is removed.
+    The last chunk's pause is written only with ``trailing_pause`` (a piece of an episode
+    that more audio follows). All chunks must share channels, sample width and rate. On
+    failure ``out_wav`` is removed.
     """
-    timeline, fmt = _plan(audio)
+    timeline, fmt = _plan(audio, trailing_pause)
     frame_bytes = fmt.sample_width * fmt.channels
     longest_pause = max(span.pause_frames for span in timeline.spans)
     silence = bytes(min(_BLOCK_FRAMES, longest_pause) * frame_bytes)

@@ -13,11 +13,16 @@ long file, so an episode's packaging limits and encodes the full audio only once
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tts_pipeline.errors import PackagingError
-from tts_pipeline.models import Loudness
+from tts_pipeline.fsutil import atomic_write_text
+from tts_pipeline.models import ChunkAudio, Loudness
 from tts_pipeline.package.ffmpeg import (
     SILENCE_LUFS,
     apply_gain,
@@ -25,6 +30,7 @@ from tts_pipeline.package.ffmpeg import (
     measure_integrated,
     measure_loudness,
 )
+from tts_pipeline.package.join import join_chunks
 
 log = logging.getLogger(__name__)
 
@@ -138,3 +144,42 @@ def plan_gain(
         previous = (gain, lufs)
         gain += error / slope
     return gain, ceiling
+
+
+# The limiter's cost in loudness is a property of the speech, so the gain search runs on a
+# sample of the episode: whole chunks spread evenly over it, about this long in all (the
+# final check corrects the rest).
+SAMPLE_S = 120.0
+
+
+def gain_sample(audio: Sequence[ChunkAudio], out_wav: Path) -> float:
+    """Join every n-th chunk (with its pause) into ``out_wav``; return its length in seconds."""
+    speech = sum(a.frames / a.sample_rate for a in audio)
+    every = max(1, math.ceil(speech / SAMPLE_S))
+    return join_chunks(audio[::every], out_wav).duration_s
+
+
+@dataclass(frozen=True)
+class GainRecord:
+    """What the last package of an episode used, for gain hysteresis."""
+
+    before_lufs: float  # loudness of the chunks before gain and limiter
+    gain_db: float
+    ceiling_dbtp: float
+    settings: tuple[float, ...]  # target, ceiling, bitrate, rate: the record holds only for these
+
+
+def read_gain(path: Path, settings: tuple[float, ...]) -> GainRecord | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        record = GainRecord(
+            float(data["before_lufs"]), float(data["gain_db"]), float(data["ceiling_dbtp"]),
+            tuple(float(v) for v in data["settings"]),
+        )  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record if record.settings == settings else None
+
+
+def write_gain(path: Path, record: GainRecord) -> None:
+    atomic_write_text(path, json.dumps(asdict(record)))

@@ -1,0 +1,210 @@
+"""Per-chunk statistics: loudness blocks and pauses, measured once per chunk and kept beside it.
+
+An episode's loudness and its caption pauses used to be measured by decoding the whole joined
+episode (ffmpeg ebur128 + silencedetect). Both are sums over short stretches of audio, so each
+chunk's share is computed once, from the chunk's WAV, and cached as ``<key>.stats.json``
+beside a content-addressed chunk; an episode combines the shares of its chunks.
+
+Loudness follows ITU-R BS.1770-4 / EBU R128: the K-weighting filter (two biquads, designed
+for the chunk's own rate as libebur128 does, applied by FFT), mean square over 400 ms blocks
+every 100 ms. The blocks of every chunk are gated together (absolute -70 LUFS, relative -10
+LU): the pauses between chunks are digital silence and gated out anyway. Pauses inside a
+chunk reproduce ffmpeg's ``silencedetect=noise=-40dB:duration=0.05``: runs of samples below
+the noise amplitude at least 50 ms long, in frames instead of printed seconds.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import functools
+import json
+import logging
+import math
+import re
+import wave
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tts_pipeline.errors import PackagingError
+from tts_pipeline.fsutil import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+STATS_SCHEMA = "tts_pipeline.chunkstats/1"
+_BLOCK_S, _STEP_S = 0.4, 0.1
+_ABSOLUTE_GATE_LUFS = -70.0
+_RELATIVE_GATE_LU = -10.0
+_RING = 4096
+_FFT_SIZE = 1 << 15
+SILENCE_NOISE_DB = -40.0  # silencedetect's noise level and minimum length, as before
+SILENCE_MIN_S = 0.05
+_CACHE_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class ChunkStats:
+    """What packaging needs to know about one chunk's audio."""
+
+    frames: int
+    sample_rate: int
+    # 400 ms blocks above the absolute gate, from the chunk's start; an array of doubles, so
+    # ten hours of blocks take 3 MB, not the 12 MB of a tuple of float objects.
+    block_lufs: array.array[float]
+    silences: tuple[tuple[int, int], ...]  # (start, end) frames of pauses inside the chunk
+
+
+def _biquad(b: tuple[float, float, float], a: tuple[float, float, float], z: Any) -> Any:
+    zi = 1 / z
+    return (b[0] + b[1] * zi + b[2] * zi * zi) / (a[0] + a[1] * zi + a[2] * zi * zi)
+
+
+@functools.lru_cache(maxsize=8)
+def k_weighting(rate: int, size: int) -> Any:
+    """The K-weighting filter's response at the bins of a ``size``-point rfft.
+
+    Two biquads designed for ``rate`` as libebur128 designs them (giving BS.1770's published
+    coefficients at 48 kHz). Applied by FFT: numpy has no IIR filter, and scipy's costs
+    ~90 MB and 1.7 s to import.
+    """
+    np = _numpy()
+    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196  # shelf
+    k = math.tan(math.pi * f0 / rate)
+    vh, a0 = 10 ** (gain_db / 20), 1 + k / q + k * k
+    vb = vh**0.4996667741545416
+    shelf_b = (
+        (vh + vb * k / q + k * k) / a0,
+        2 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+    )
+    shelf_a = (1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0)
+    f0, q = 38.13547087602444, 0.5003270373238773  # high-pass
+    k = math.tan(math.pi * f0 / rate)
+    a0 = 1 + k / q + k * k
+    high_a = (1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0)
+    z = np.exp(2j * np.pi * np.arange(size // 2 + 1) / size)
+    return (_biquad(shelf_b, shelf_a, z) * _biquad((1.0, -2.0, 1.0), high_a, z)).astype(
+        np.complex64
+    )
+
+
+def _blocks(pcm: Any, rate: int) -> list[float]:
+    np = _numpy()
+    n = len(pcm)
+    step = round(_STEP_S * rate)
+    block = 4 * step  # 400 ms blocks overlapping by 75 %: a block is four steps
+    # Overlap-add in pieces of one FFT size, so memory stays small for a two-minute chunk
+    # and the filter's response is computed once. The filter rings on past each piece (and
+    # past the chunk, into its pause of digital silence): its 38 Hz high-pass decays below
+    # -100 dB within ~2000 samples at 22.05 kHz, well inside the overlap.
+    hop = (_FFT_SIZE - _RING) // step * step
+    response = k_weighting(rate, _FFT_SIZE)
+    steps = -(-n // step) + 3  # the last block starts before the end and runs into the pause
+    energy = np.zeros(-(-steps * step // hop) * hop // step)
+    carry = np.zeros(_FFT_SIZE - hop, dtype=np.float32)
+    for start in range(0, steps * step, hop):
+        piece = pcm[start : start + hop].astype(np.float32) / 32768
+        out = np.fft.irfft(np.fft.rfft(piece, _FFT_SIZE) * response, _FFT_SIZE)
+        out[: len(carry)] += carry
+        carry = out[hop:]
+        done = np.square(out[:hop]).reshape(-1, step).sum(axis=1, dtype=np.float64)
+        energy[start // step : start // step + len(done)] = done
+    energy = energy[:steps]
+    power = (energy[:-3] + energy[1:-2] + energy[2:-1] + energy[3:]) / block
+    with np.errstate(divide="ignore"):
+        lufs = -0.691 + 10 * np.log10(power)
+    return [round(float(v), 3) for v in lufs if v > _ABSOLUTE_GATE_LUFS]
+
+
+def _numpy() -> Any:
+    # Imported when a chunk is first measured, not with the package: a run with nothing to
+    # measure (an unchanged episode, or the CLI's synthesis workers) never loads it.
+    import numpy
+
+    return numpy
+
+
+def _silences(pcm: Any, rate: int) -> list[tuple[int, int]]:
+    # silencedetect: a sample is quiet when |x| < noise * INT16_MAX; a run counts once it is
+    # duration * rate samples long (av_rescale: rounded half up).
+    np = _numpy()
+    noise = 10 ** (SILENCE_NOISE_DB / 20) * 32767
+    limit = math.ceil(noise) - 1  # |x| < 327.67 for int16 x: -327..327
+    quiet = np.zeros(len(pcm) + 2, dtype=np.int8)
+    quiet[1:-1] = (pcm >= -limit) & (pcm <= limit)
+    edges = np.flatnonzero(quiet[1:] != quiet[:-1])  # run starts and ends, alternately
+    shortest = math.floor(SILENCE_MIN_S * rate + 0.5)
+    return [
+        (int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= shortest
+    ]
+
+
+def measure_chunk(wav: Path) -> ChunkStats:
+    """Read ``wav`` (mono s16) and measure it."""
+    np = _numpy()
+    try:
+        with wave.open(str(wav), "rb") as reader:
+            if reader.getnchannels() != 1 or reader.getsampwidth() != 2:
+                raise PackagingError(f"{wav} is not mono 16-bit PCM", path=str(wav))
+            rate = reader.getframerate()
+            pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+    except (OSError, EOFError, wave.Error) as exc:
+        raise PackagingError(f"cannot read {wav}: {exc}", path=str(wav)) from exc
+    return ChunkStats(
+        frames=len(pcm),
+        sample_rate=rate,
+        block_lufs=array.array("d", _blocks(pcm, rate)),
+        silences=tuple(_silences(pcm, rate)),
+    )
+
+
+def sidecar_path(wav: Path) -> Path:
+    return wav.with_name(wav.stem + ".stats.json")
+
+
+def chunk_stats(wav: Path, frames: int) -> ChunkStats:
+    """The statistics of ``wav``, from its sidecar when it has a valid one.
+
+    Only content-addressed chunks (named by their 64-hex cache key) get a sidecar: the name
+    fixes the content, so the sidecar can never describe other audio. Others are measured.
+    """
+    cacheable = _CACHE_KEY.fullmatch(wav.stem) is not None
+    sidecar = sidecar_path(wav)
+    if cacheable:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            data = json.loads(sidecar.read_text(encoding="utf-8"))
+            if data["schema"] == STATS_SCHEMA and data["frames"] == frames:
+                return ChunkStats(
+                    frames=frames,
+                    sample_rate=int(data["rate"]),
+                    block_lufs=array.array("d", data["blocks"]),
+                    silences=tuple((int(a), int(b)) for a, b in data["silences"]),
+                )
+    stats = measure_chunk(wav)
+    if stats.frames != frames:
+        raise PackagingError(f"{wav} holds {stats.frames} frames, expected {frames}", path=str(wav))
+    if cacheable:
+        record = {
+            "schema": STATS_SCHEMA, "frames": stats.frames, "rate": stats.sample_rate,
+            "blocks": stats.block_lufs.tolist(), "silences": stats.silences,
+        }  # fmt: skip
+        try:
+            atomic_write_text(sidecar, json.dumps(record, separators=(",", ":")))
+        except OSError as exc:  # a read-only cache still packages; it just measures again
+            log.warning("cannot cache %s: %s", sidecar, exc)
+    return stats
+
+
+def gated_loudness(block_lufs: Iterable[float]) -> float:
+    """BS.1770 integrated loudness of these block loudnesses (absolute then relative gate)."""
+    np = _numpy()
+    lufs = np.fromiter(block_lufs, dtype=np.float64)
+    lufs = lufs[lufs > _ABSOLUTE_GATE_LUFS]
+    if not len(lufs):
+        return _ABSOLUTE_GATE_LUFS
+    power = 10 ** ((lufs + 0.691) / 10)
+    threshold = -0.691 + 10 * math.log10(float(power.mean())) + _RELATIVE_GATE_LU
+    kept = power[lufs > threshold]
+    return -0.691 + 10 * math.log10(float(kept.mean()))

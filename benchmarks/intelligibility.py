@@ -10,7 +10,14 @@ prints one line per voice:
   themselves were heard (as written, after Whisper's English normaliser);
 - then, per voice, the words most often missed: input for the lexicon and the cleaner.
 
+``--try TERM=RESPELLING,RESPELLING...`` (repeatable) instead says each candidate respelling
+of a term (and the term as written, without the lexicon) in a few carrier sentences and prints
+how often the recogniser heard the term as written: pick the respelling heard most often.
+``--model`` takes a faster-whisper model name or a CTranslate2 model folder (e.g. a larger
+Whisper model, to tell the voice's errors from the recogniser's).
+
     .venv/bin/python benchmarks/intelligibility.py [--voice NAME ...] [--model tiny.en]
+    .venv/bin/python benchmarks/intelligibility.py --voice default --try "EA=E-eigh,ee-ay"
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tts_pipeline.clean import clean, speaker
+from tts_pipeline.clean.normalise import normalise as spoken_form
 from tts_pipeline.config import Config
 from tts_pipeline.errors import TTSPipelineError
 from tts_pipeline.ingest import fetch_post
@@ -50,6 +58,12 @@ TERMS = (
 # tiny.en hears "We wrote about X last week." in espeak's voice as "We wrote an out ...": a
 # carrier it follows (measured: plain words in it come out right) isolates the term.
 CARRIER = "The next word is {}."
+# --try: more than one sentence around each candidate, as one carrier's quirks would decide it.
+TRY_CARRIERS = (
+    CARRIER,
+    "Here is a post about {} and why it matters.",
+    "{}, he said, is the point.",
+)
 
 
 def sample_post() -> Post:
@@ -101,11 +115,66 @@ def wer(checks: list[ChunkCheck]) -> float:
 def terms_heard(checks: list[ChunkCheck]) -> tuple[list[str], list[str]]:
     """(heard, missed): a term counts as heard if its normalised letters appear in the
     transcript, spaces ignored ("deep mind" is DeepMind, "less wrong" is LessWrong)."""
-    heard, missed = [], []
+    heard: list[str] = []
+    missed: list[str] = []
     for term, check in zip(TERMS, checks, strict=True):
-        said = normalise(check.heard, spoken=False).replace(" ", "")
-        (heard if normalise(term).replace(" ", "") in said else missed).append(term)
+        (heard if heard_term(term, check.heard) else missed).append(term)
     return heard, missed
+
+
+def heard_term(term: str, transcript: str) -> bool:
+    """Whether ``transcript`` holds ``term`` as written: its normalised letters as one or more
+    whole adjacent words ("deep mind" is DeepMind, "less wrong" is LessWrong), never inside a
+    longer word ("the a" is not "EA")."""
+    said = normalise(transcript, spoken=False).split()
+    wanted = normalise(term).replace(" ", "")
+    return any(
+        "".join(said[i : i + n]) == wanted
+        for i in range(len(said))
+        for n in range(1, 6)  # the longest term is a few words
+    )
+
+
+def parse_tries(specs: list[str]) -> list[tuple[str, list[str]]]:
+    """``["EA=E-eigh,ee-ay"]`` -> ``[("EA", ["EA", "E-eigh", "ee-ay"])]`` (the written term
+    first: how the voice says it with no lexicon entry)."""
+    tries = []
+    for spec in specs:
+        term, _, spellings = spec.partition("=")
+        candidates = [term.strip()] + [s.strip() for s in spellings.split(",") if s.strip()]
+        tries.append((term.strip(), list(dict.fromkeys(candidates))))
+    return tries
+
+
+def try_respellings(
+    tries: list[tuple[str, list[str]]],
+    voice: VoiceProfile,
+    cache: Path,
+    model: Transcriber,
+    jobs: int,
+) -> None:
+    """Print, per candidate, how many carrier sentences the term was heard in and their WER
+    against the written sentence (the lexicon is bypassed: each candidate is said as given)."""
+    chunks: list[Chunk] = []
+    keys: list[tuple[str, str]] = []
+    for term, candidates in tries:
+        for spelling in candidates:
+            for carrier in TRY_CARRIERS:
+                text = spoken_form(carrier.format(spelling))
+                display = carrier.format(term)
+                chunks.append(Chunk(len(chunks), text, 0, 0, display=display))
+                keys.append((term, spelling))
+    checks, _, _ = listen(chunks, voice, cache, model, jobs)
+    for term, candidates in tries:
+        for spelling in candidates:
+            mine = [c for c, k in zip(checks, keys, strict=True) if k == (term, spelling)]
+            hits = sum(heard_term(term, c.heard) for c in mine)
+            heard = " | ".join(c.heard for c in mine)
+            print(
+                f"{voice.name:<8} {term} = {spelling!r:<26} heard {hits}/{len(mine)}"
+                f"  WER {wer(mine):.2f}  [{heard}]",
+                flush=True,
+            )
 
 
 def main() -> int:
@@ -113,12 +182,24 @@ def main() -> int:
     parser.add_argument("--voice", action="append", help="voice profile (default: all)")
     parser.add_argument("--model", default="tiny.en", help="Whisper model name or folder")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--try",
+        dest="tries",
+        action="append",
+        metavar="TERM=SPELLING,...",
+        help="compare respellings of a term instead of scoring the sample post",
+    )
     args = parser.parse_args()
     config = Config()
-    sample = clean(sample_post(), config.templates, config.clean)
-    terms = clean(terms_post(), config.templates, config.clean)
     model = Transcriber(args.model, threads=1, workers=args.jobs)
     voices = [v for v in list_voices() if not args.voice or v.name in args.voice]
+    if args.tries:
+        with tempfile.TemporaryDirectory() as tmp:
+            for voice in voices:
+                try_respellings(parse_tries(args.tries), voice, Path(tmp), model, args.jobs)
+        return 0
+    sample = clean(sample_post(), config.templates, config.clean)
+    terms = clean(terms_post(), config.templates, config.clean)
     load = os.getloadavg()[0]
     print(f"model {args.model}, {len(TERMS)} terms, jobs {args.jobs}, load average {load:.1f}")
     missed_by_voice: dict[str, Counter[str]] = {}

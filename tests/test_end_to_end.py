@@ -17,6 +17,7 @@ from mutagen.mp3 import MP3
 
 from tts_pipeline.sample import sample_post_result
 from tts_pipeline.sample.forum_server import ForumServer
+from tts_pipeline.synth.voices import load_voice
 
 # A post of our own, in the exact shape the ForumMagnum API returns.
 POST: dict[str, Any] = {
@@ -119,8 +120,8 @@ def test_mp3_decodes_cleanly_with_plausible_duration(
     assert decode.returncode == 0 and decode.stderr == ""
     script = (library / "episodes" / f"{POST['_id']}.txt").read_text(encoding="utf-8")
     words = len(script.split())
-    # 200 wpm voice plus pauses between segments; espeak runs close to its nominal rate.
-    expected = words / 200 * 60
+    # The default voice's rate plus pauses between segments; espeak runs close to its nominal rate.
+    expected = words / load_voice("default").rate_wpm * 60
     assert 0.8 * expected < episode["duration_s"] < 1.6 * expected + 5
     assert abs(ffprobe_duration(mp3) - episode["duration_s"]) < 0.15
     assert abs(MP3(mp3).info.length - episode["duration_s"]) < 0.5

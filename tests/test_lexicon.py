@@ -80,3 +80,44 @@ def test_invalid_lexicon_is_one_clear_error(tmp_path: Path, toml: str, message: 
 
 def test_parse_lexicon_accepts_empty() -> None:
     assert parse_lexicon({}, "x").apply("AGI") == "AGI"
+
+
+def test_user_voices_folder_lexicon_reaches_what_convert_speaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from tts_pipeline.config import Config
+    from tts_pipeline.models import Post
+    from tts_pipeline.pipeline import plan_post
+    from tts_pipeline.synth.voices import load_voice, user_voices_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    post = Post(
+        id="p1",
+        title="Shoggoths",
+        authors=("Ada Example",),
+        published=datetime(2024, 1, 1, tzinfo=UTC),
+        url="https://forum.example/posts/p1",
+        html="<p>The Shoggoth read LessWrong and RLHF papers.</p>",
+        site_name="The Sample Forum",
+        prefix="SAMPLE",
+    )
+    voice = load_voice("default")
+
+    def spoken() -> str:
+        return " ".join(c.text for c in plan_post(post, Config(), voice)[1])
+
+    assert "Shoggoth read Less Wrong and R-L-H-F" in spoken()  # bundled lexicon only
+    folder = user_voices_dir()
+    assert str(folder).startswith(str(tmp_path))
+    folder.mkdir(parents=True)
+    (folder / "lexicon.toml").write_text(
+        '[words]\nShoggoth = "Shog-goth"\nLessWrong = ""\n'
+        '[voices.default]\nRLHF = "reinforcement learning from human feedback"\n'
+    )
+    said = spoken()
+    assert "Shog-goth read LessWrong and reinforcement learning from human feedback" in said
+    _, chunks = plan_post(post, Config(), voice)
+    assert any("The Shoggoth read LessWrong and RLHF papers." in c.shown for c in chunks)
+    assert "lexicon" not in [v.name for v in list_voices()]  # still not a voice profile

@@ -106,6 +106,16 @@ def test_score_counts_each_kind_of_error_and_names_missed_words() -> None:
     assert score("", "you").errors == 1
 
 
+def test_score_takes_a_compound_spelled_apart_or_together_as_the_same_word() -> None:
+    # Whisper writes "non-linear" and "LessWrong"; the script "Nonlinear" and "Less Wrong".
+    heard = normalise("Welcome to the Non-Linear Library, on LessWrong.", spoken=False)
+    s = score(normalise("Welcome to The Nonlinear Library, on Less Wrong."), heard)
+    assert (s.words, s.errors) == (8, 0)
+    # Only spelling: words the script itself says apart stay apart, and a real miss still counts.
+    assert score("go in to the room into it", "go in to the room in to it").errors == 2
+    assert score("the nonlinear library", "the non lunar library").errors == 2
+
+
 # -- the model ------------------------------------------------------------------------------
 
 

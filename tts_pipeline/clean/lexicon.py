@@ -1,7 +1,9 @@
 """The pronunciation lexicon: whole-word, case-aware replacements, with per-voice overrides.
 
 Loaded from ``voices/lexicon.toml`` inside the package, then from ``lexicon.toml`` in each extra
-directory (earlier directories win, like voice profiles)::
+directory (earlier directories win, like voice profiles). Without explicit directories that is
+the user voices folder (``~/.local/share/tts-pipeline/voices`` on Linux, where ``voices
+install`` puts voices), so a user's own entries extend or override the bundled ones::
 
     [words]                    # every voice
     LessWrong = "Less Wrong"
@@ -18,7 +20,7 @@ all-lower-case key also matches the word capitalised at a sentence start ("Grokk
 ("LessWrong's", "AGI-level").
 Longer keys win over shorter ones ("EA Forum" before "EA").
 
-API, for any engine: ``load_lexicon(extra_dirs=()) -> Lexicon``;
+API, for any engine: ``load_lexicon(extra_dirs=None) -> Lexicon`` (``()``: the bundled one alone);
 ``Lexicon.apply(text, voice_name) -> str``; ``Lexicon.entries(voice_name) -> dict`` (the merged
 table, e.g. for an engine that takes phonemes).
 """
@@ -130,9 +132,14 @@ def _read(source: Traversable | Path) -> Lexicon:
     return parse_lexicon(data, str(source))
 
 
-def load_lexicon(extra_dirs: Sequence[Path] = ()) -> Lexicon:
+def load_lexicon(extra_dirs: Sequence[Path] | None = None) -> Lexicon:
     """The bundled lexicon, overridden by ``lexicon.toml`` in each extra directory that has one
-    (earlier directories win)."""
+    (earlier directories win); ``None``: the user voices folder, as for voice profiles."""
+    if extra_dirs is None:
+        # Imported here: synth.voices needs config, which imports this package (clean.options).
+        from tts_pipeline.synth.voices import user_voices_dir
+
+        extra_dirs = [user_voices_dir()]
     lexicon = _read(bundled_file())
     for folder in reversed(list(extra_dirs)):
         path = Path(folder) / FILE_NAME

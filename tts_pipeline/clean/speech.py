@@ -17,10 +17,11 @@ Speak = Callable[[str], str]
 
 
 def speaker(
-    voice_name: str, extra_dirs: Sequence[Path] = (), lexicon: Lexicon | None = None
+    voice_name: str, extra_dirs: Sequence[Path] | None = None, lexicon: Lexicon | None = None
 ) -> Speak:
     """The text -> spoken text function for ``voice_name`` (lexicon first, as its keys are
-    written forms such as "GPT-4", then numbers, abbreviations and symbols).
+    written forms such as "GPT-4", then numbers, abbreviations and symbols). The lexicon is
+    the bundled one extended by the user's (``load_lexicon(extra_dirs)``) unless given.
 
     >>> speaker("default")("LessWrong's 2nd RLHF post, e.g. 3.5% of AGI work.")
     "Less Wrong's second R-L-H-F post, for example, three point five percent of A-G-I work."

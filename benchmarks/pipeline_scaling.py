@@ -68,7 +68,13 @@ def long_body(body: str, words: int) -> str:
 
 
 def tree_memory(root: int) -> tuple[int, int]:
-    """RSS and PSS (bytes) of a process and all its descendants, summed (Linux /proc)."""
+    """RSS and PSS (bytes) of a process and all its descendants, summed (Linux /proc).
+
+    A child caught between fork and exec (Python starts ffmpeg with vfork) still runs in
+    its parent's memory under its parent's command line: the same memory, which would be
+    counted twice for that instant. Such a child is skipped (its own children cannot exist
+    before it has exec'd).
+    """
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -78,14 +84,17 @@ def tree_memory(root: int) -> tuple[int, int]:
                 continue
             children.setdefault(int(stat[1]), []).append(int(entry))
     rss = pss = 0
-    stack = [root]
+    stack: list[tuple[int, bytes]] = [(root, b"")]
     while stack:
-        pid = stack.pop()
-        stack.extend(children.get(pid, []))
+        pid, parent_cmdline = stack.pop()
         try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
+        if cmdline == parent_cmdline:
+            continue
+        stack.extend((child, cmdline) for child in children.get(pid, []))
         for line in rollup.splitlines():
             name, _, value = line.partition(":")
             if name in ("Rss", "Pss"):

@@ -14,11 +14,13 @@ import time
 import wave
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from mutagen.mp3 import MP3
 
+import tts_pipeline.package as package
 import tts_pipeline.package.segments as segments
 from tts_pipeline.models import Chunk, ChunkAudio
 from tts_pipeline.package import PackagedAudio, TagInfo, package_episode
@@ -217,6 +219,35 @@ def test_loudness_from_segment_meters_matches_the_final_mp3(
     assert abs(measured.true_peak_dbtp - result.loudness.true_peak_dbtp) <= 0.3
     assert -16.5 <= measured.integrated_lufs <= -15.5
     assert measured.true_peak_dbtp <= -1.0
+
+
+def test_a_peak_overshoot_re_encodes_only_the_segments_over_and_is_remembered(
+    tmp_path: Path, speech: list[ChunkAudio], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No headroom below the limit for the codec's overshoot: the MP3s of the limited speech
+    # land above -1 dBTP, so the segments over it must be limited harder and encoded again.
+    monkeypatch.setattr(package, "mp3_peak_headroom_db", lambda kbps: -0.5)
+    encodes: list[float] = []
+    real_encode = ff.encode_mp3
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        encodes.append(kwargs["limit_dbtp"])
+        return real_encode(*args, **kwargs)
+
+    monkeypatch.setattr(package, "encode_mp3", counting)
+    result = _package(speech, tmp_path)
+    measured = ff.measure_loudness(result.mp3)
+    assert -16.5 <= measured.integrated_lufs <= -15.5
+    assert measured.true_peak_dbtp <= -1.0
+    assert abs(measured.true_peak_dbtp - result.loudness.true_peak_dbtp) <= 0.3
+    tightened = json.loads((tmp_path / "segments" / "gain.json").read_text())["tightened"]
+    assert tightened and len(encodes) == result.segments + len(tightened)
+    assert all(limit < encodes[0] for limit in encodes[result.segments :])
+    # The next package knows which segments needed the tighter limit: nothing is encoded.
+    encodes.clear()
+    again = _package(speech, tmp_path)
+    assert encodes == [] and again.segments_encoded == 0
+    assert again.mp3.read_bytes() == result.mp3.read_bytes()
 
 
 def _cached_copy(chunks: list[ChunkAudio], cache: Path) -> list[ChunkAudio]:

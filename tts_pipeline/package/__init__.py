@@ -5,17 +5,20 @@ Each chunk's loudness blocks and pauses come from a small statistics file kept b
 loudness is known before any audio is joined. The gain that brings it to the target through
 the limiter is searched on a ~5 minute sample of chunks spread over the episode (or reused
 from the episode's previous package when its loudness has not moved). The episode is then
-encoded as 1-2 minute segments, ``jobs`` at a time, each with gain + limiter + LAME in one
-ffmpeg run metered as it is written (``segments``); segments already encoded with the same
-chunks and settings come from the segment cache. The segments' meters combine into the
-episode's loudness; if it misses the target the segments are encoded again with a corrected
-gain. Their frames are joined behind one Info frame, tagged (ID3v2.3 with CHAP/CTOC) and
+encoded as 2-4 minute segments, ``jobs`` at a time, each with gain + limiter + LAME in one
+ffmpeg run, then metered by decoding its MP3 (``segments``); segments already encoded with
+the same chunks and settings come from the segment cache. The segments' meters combine into
+the episode's loudness; if it misses the target the segments are encoded again with a
+corrected gain, and if only some segments' true peaks are over the limit, just those are
+encoded again with a tighter limiter (remembered in the gain record for the next package).
+Their frames are joined behind one Info frame, tagged (ID3v2.3 with CHAP/CTOC) and
 renamed into place, so a crash never leaves a half-written episode. Chapters and caption
 cues are placed on the timeline of the joined MP3, exact to the sample.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import tempfile
@@ -78,6 +81,7 @@ _ACCEPT_LU = 0.5  # re-run if the MP3 misses the target by more than this
 _SPEC_LU = 1.0  # beyond this the episode is out of spec: warn
 _MAX_ATTEMPTS = 3
 _RETRY_PEAK_MARGIN_DB = 0.5  # extra tightening on a retry: the overshoot itself varies
+_MIN_CEILING_DBTP = -20.0  # alimiter accepts down to -24 dBFS
 # Reuse the previous package's gain while the chunks' loudness moved less than this: far
 # inside the +-0.5 LU acceptance, and it keeps unchanged segments' encodes valid.
 _SAME_LU = 0.1
@@ -102,6 +106,13 @@ class PackagedAudio:
     cues: tuple[Cue, ...] = ()  # caption cues, for the WebVTT transcript
     segments_encoded: int = 0  # segments encoded by this package (the rest were cached)
     segments: int = 0
+
+
+def _key(
+    gain_db: float, ceiling_dbtp: float, bitrate_kbps: int, sample_rate: int
+) -> tuple[object, ...]:
+    """The settings a segment's cache key holds besides its chunks."""
+    return (round(gain_db, 3), round(ceiling_dbtp, 3), bitrate_kbps, sample_rate)
 
 
 def _in_spec(measured: Loudness, target_lufs: float, peak_dbtp: float, lu: float) -> bool:
@@ -142,6 +153,7 @@ def package_episode(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         stats = list(pool.map(lambda a: chunk_stats(a.wav, a.frames), audio))
         identities = list(pool.map(chunk_identity, audio))
+    _return_freed_memory()
     before = gated_loudness(b for s in stats for b in s.block_lufs)
     if before <= SILENCE_LUFS + 1.0:
         raise PackagingError(f"{mp3_path.name}: the audio is silent; nothing to normalise")
@@ -155,8 +167,12 @@ def package_episode(
         wav_ceiling = peak_dbtp - mp3_peak_headroom_db(bitrate_kbps)
         sample: tuple[Path, float] | None = None
         record: GainRecord | None = None
+        tight = dict(previous.tightened) if previous else {}
+        peaks_only = False
         for attempt in range(1, _MAX_ATTEMPTS + 1):
-            if attempt == 1 and previous and abs(previous.before_lufs - before) <= _SAME_LU:
+            if peaks_only:
+                pass  # same gain and ceiling; only the segments that overshot are tightened
+            elif attempt == 1 and previous and abs(previous.before_lufs - before) <= _SAME_LU:
                 # Within the tolerance of the last package: its gain keeps every unchanged
                 # segment's encode valid (a new gain would re-encode the whole episode). The
                 # record keeps the loudness it was planned for, so small edits cannot drift.
@@ -171,12 +187,20 @@ def package_episode(
                     target_lufs=wav_target, peak_dbtp=wav_ceiling,
                 )  # fmt: skip
             log.debug("gain %+.2f dB, ceiling %.2f dBTP (%.1f LUFS before)", gain, ceiling, before)
-            key_settings = (round(gain, 3), round(ceiling, 3), bitrate_kbps, sample_rate)
-            segments = keyed_segments(timeline, identities, cuts, key_settings)
+            base = keyed_segments(
+                timeline, identities, cuts, _key(gain, ceiling, bitrate_kbps, sample_rate)
+            )
+            limits = [tight.get(b.key, ceiling) for b in base]
+            segments = [
+                b if limit == ceiling else keyed_segments(
+                    timeline, identities, [cut], _key(gain, limit, bitrate_kbps, sample_rate)
+                )[0]
+                for b, cut, limit in zip(base, cuts, limits, strict=True)
+            ]  # fmt: skip
             encoded = encode_segments(
                 audio, segments, cache=cache, tmp=Path(tmp), jobs=jobs, encode=encode_mp3,
                 bitrate_kbps=bitrate_kbps, sample_rate=sample_rate, gain_db=gain,
-                limit_dbtp=ceiling,
+                limit_dbtp=limits,
             )  # fmt: skip
             final = combined_loudness(encoded)
             log.debug(
@@ -185,6 +209,16 @@ def package_episode(
             )  # fmt: skip
             if _in_spec(final, target_lufs, peak_dbtp, _ACCEPT_LU):
                 break
+            # Loudness on target but a peak over: the MP3's overshoot is local (codec noise on
+            # a few glottal pulses), so only the segments that overshot are limited harder and
+            # encoded again; the others, and the gain, stay.
+            peaks_only = abs(final.integrated_lufs - target_lufs) <= _ACCEPT_LU + 1e-6
+            if peaks_only:
+                for b, e, limit in zip(base, encoded, limits, strict=True):
+                    over = e.loudness.true_peak_dbtp - peak_dbtp
+                    if over > 1e-6:
+                        tight[b.key] = max(limit - over - _RETRY_PEAK_MARGIN_DB, _MIN_CEILING_DBTP)
+                continue
             wav_target += target_lufs - final.integrated_lufs
             if final.true_peak_dbtp > peak_dbtp:
                 overshoot = final.true_peak_dbtp - peak_dbtp
@@ -204,7 +238,12 @@ def package_episode(
             write_tags(part, tags, placed)
             size = os.stat(part).st_size
     if segment_cache:
-        write_gain(segment_cache / GAIN_FILE, record or GainRecord(before, gain, ceiling, settings))
+        used = {b.key for b in base} & tight.keys()
+        planned = record.before_lufs if record else before
+        write_gain(
+            segment_cache / GAIN_FILE,
+            GainRecord(planned, gain, ceiling, settings, {k: tight[k] for k in sorted(used)}),
+        )
         prune(segment_cache, {e.segment.key for e in encoded} | {GAIN_FILE.split(".")[0]})
     log.info(
         "packaged %s: %.1f s, %d bytes, %.1f LUFS, %.1f dBTP, %d of %d segments encoded,"
@@ -216,6 +255,21 @@ def package_episode(
         mp3_path, heard.duration_s, size, final, heard, placed, cues,
         segments_encoded=sum(e.encoded for e in encoded), segments=len(encoded),
     )  # fmt: skip
+
+
+def _return_freed_memory() -> None:
+    """Give the heap's freed pages back to the system (glibc only; elsewhere nothing).
+
+    Measuring the chunks in threads leaves their FFT buffers freed but still resident in
+    glibc's per-thread arenas, tens of MB more the longer the episode; the encodes that
+    follow run for minutes beside them.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def _pauses(stats: Sequence[ChunkStats], timeline: Timeline) -> list[tuple[float, float]]:

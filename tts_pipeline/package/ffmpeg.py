@@ -12,7 +12,6 @@ import logging
 import math
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,10 +37,6 @@ SILENCE_LUFS = -70.0
 # inter-sample peaks a BS.1770 true-peak meter sees; at the source rate it only catches
 # sample peaks and the result overshoots the ceiling.
 _OVERSAMPLE = 4
-
-# libmp3lame's encoder delay plus the decoder's (576 + 529), which the Info frame tells a
-# decoder to skip; measured by aligning the decoded PCM of an MP3 with and without one.
-_LAME_DELAY_SAMPLES = 1105
 
 # ffmpeg's generic trailers, which say nothing about the cause.
 _NOISE = ("Conversion failed!", "Exiting normally")
@@ -239,14 +234,17 @@ def encode_mp3(
     the same duration. No tags are written here: ``tags.write_tags`` owns the ID3 tag.
 
     With ``gain_db`` the audio is amplified and limited to ``limit_dbtp`` on the way in (one
-    decode, no intermediate WAV). With ``measure`` the encoded stream is also sent down a pipe
-    to a second ffmpeg that meters it (integrated loudness and true peak) *while* the encoder
-    runs, so checking the final MP3 costs no extra wall time on a second core; the loudness
-    of the MP3 is returned. Otherwise None. A ``momentary`` list (with ``measure``) receives
-    the meter's 400 ms block loudnesses above -70 LUFS, every 100 ms, so the loudness of
-    several encodes can be combined by gating their blocks together; the true peak is then
-    the peak of the 4x oversampled decode (volumedetect, to 0.1 dB). ``source_rate``, when
-    the caller knows it, saves probing ``src``.
+    decode, no intermediate WAV). With ``measure`` the finished MP3 is then decoded and
+    metered (integrated loudness and true peak, as a player hears it: the Info frame's delay
+    and padding dropped) and its loudness returned; otherwise None. A ``momentary`` list
+    (with ``measure``) receives the meter's 400 ms block loudnesses above -70 LUFS, every
+    100 ms, so the loudness of several encodes can be combined by gating their blocks
+    together; the true peak is then the peak of the 4x oversampled decode (volumedetect, to
+    0.1 dB). ``source_rate``, when the caller knows it, saves probing ``src``.
+
+    The meter runs after the encoder, not beside it through a pipe: on a machine already
+    running one encode per core a concurrent meter gains no time, and it would double the
+    ffmpeg processes (~50 MB of resident libraries each) alive at once.
     """
     check_mp3_settings(bitrate_kbps, sample_rate)
     rate_in = (source_rate or probe(src).sample_rate) if gain_db is not None else 0
@@ -255,93 +253,33 @@ def encode_mp3(
         if gain_db is None
         else ["-af", _limiter_chain(rate_in, gain_db, limit_dbtp, path=src, out_rate=sample_rate)]
     )
-    head = _ffmpeg(
+    args = _ffmpeg(
         "-y", "-i", str(src), "-map", "0:a:0", "-map_metadata", "-1", *chain,
         "-ac", "1", "-ar", str(sample_rate),
         "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k",
+        "-write_xing", "1", "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3", str(dst),
     )  # fmt: skip
+    _run(args, path=src)
     if not measure:
-        args = [*head, "-write_xing", "1", "-id3v2_version", "0", "-write_id3v1", "0"]
-        _run([*args, "-f", "mp3", str(dst)], path=src)
         return None
-    # The tee muxer writes the very bytes the plain command writes (checked with cmp); the pipe
-    # copy has no Info frame (a pipe cannot seek back), which the meter does not need:
-    file_opts = "f=mp3:id3v2_version=0:write_id3v1=0:write_xing=1:onfail=abort"
-    target = f"[{file_opts}]{_tee_escape(str(dst))}|[f=mp3:id3v2_version=0:write_xing=0]pipe:1"
-    # Without the Info frame the decoder cannot drop LAME's start delay; drop it here so the
-    # meter sees the samples a player (and measure_loudness on the file) sees.
-    trim = f"atrim=start_sample={_LAME_DELAY_SAMPLES},"
     if momentary is None:
-        trim += _EBUR128_TRUE_PEAK
-    else:  # block log on; true peak by 4x oversampling: 1.8 s where ebur128's takes 3.5
-        trim += f"asplit[m][p];[m]ebur128,anullsink;[p]aresample={4 * sample_rate},volumedetect"
-    meter = _ffmpeg(
-        "-f", "mp3", "-i", "pipe:0", "-af", trim, "-f", "null", "-", loglevel="info"
-    )  # fmt: skip
-    return _run_metered([*head, "-f", "tee", target], meter, src=src, dst=dst, blocks=momentary)
+        return _meter(dst, _EBUR128_TRUE_PEAK, blocks=None)
+    # Block log on; true peak by 4x oversampling: 1.8 s where ebur128's takes 3.5.
+    chain_m = f"asplit[m][p];[m]ebur128,anullsink;[p]aresample={4 * sample_rate},volumedetect"
+    return _meter(dst, chain_m, blocks=momentary)
 
 
-def _tee_escape(name: str) -> str:
-    # The tee muxer splits on | and [ ] and the option parser on : and \\.
-    for char in "\\|[]:":
-        name = name.replace(char, "\\" + char)
-    return name
-
-
-def _run_metered(
-    encode: list[str], meter: list[str], *, src: Path, dst: Path, blocks: list[float] | None
-) -> Loudness:
-    """Run ``encode`` with its stdout piped into ``meter``; return the meter's reading."""
-    log.debug("running %s | %s", encode, meter)
-    with tempfile.TemporaryFile() as enc_err, tempfile.TemporaryFile() as met_err:
-        try:
-            encoder = subprocess.Popen(
-                encode, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=enc_err
-            )
-        except FileNotFoundError as exc:
-            raise PackagingError(
-                f"{encode[0]} is not installed (apt-get install ffmpeg)", path=str(src)
-            ) from exc
-        except OSError as exc:
-            raise PackagingError(f"cannot run {encode[0]}: {exc}", path=str(src)) from exc
-        assert encoder.stdout is not None
-        try:
-            metering = subprocess.Popen(
-                meter, stdin=encoder.stdout, stdout=subprocess.DEVNULL, stderr=met_err
-            )
-        except OSError as exc:
-            encoder.kill()
-            encoder.wait()
-            raise PackagingError(f"cannot run {meter[0]}: {exc}", path=str(src)) from exc
-        finally:
-            encoder.stdout.close()  # the meter holds the only read end now
-        try:
-            encoder.wait()
-            metering.wait()
-        except BaseException:  # an interrupt: leave no ffmpeg behind
-            for proc in (encoder, metering):
-                proc.kill()
-                proc.wait()
-            raise
-        enc_err.seek(0)
-        met_err.seek(0)
-        enc_text = enc_err.read().decode("utf-8", "replace")
-        met_text = met_err.read().decode("utf-8", "replace")
-    if encoder.returncode != 0:
-        raise PackagingError(
-            f"{encode[0]} failed on {src}: {_last_reason(enc_text)}", path=str(src)
-        )
-    if metering.returncode != 0:
-        raise PackagingError(
-            f"{meter[0]} could not meter {dst}: {_last_reason(met_text)}", path=str(dst)
-        )
-    _, found, summary = met_text.rpartition("Summary:")
+def _meter(mp3: Path, chain: str, *, blocks: list[float] | None) -> Loudness:
+    """Decode ``mp3`` through ``chain`` (an ebur128 meter) and read the meter's report."""
+    args = _ffmpeg("-f", "mp3", "-i", str(mp3), "-af", chain, "-f", "null", "-", loglevel="info")
+    text = _run(args, path=mp3).stderr
+    _, found, summary = text.rpartition("Summary:")
     peak = _SUMMARY_PEAK.search(summary)
     if blocks is not None:  # ebur128 prints -120.7 until the first block is full
-        blocks.extend(v for v in map(float, _MOMENTARY.findall(met_text)) if v > SILENCE_LUFS)
-        peak = _MAX_VOLUME.search(met_text)
+        blocks.extend(v for v in map(float, _MOMENTARY.findall(text)) if v > SILENCE_LUFS)
+        peak = _MAX_VOLUME.search(text)
     if not found or not _SUMMARY_I.search(summary) or peak is None:
-        raise PackagingError(f"ffmpeg printed no loudness summary for {dst}", path=str(dst))
+        raise PackagingError(f"ffmpeg printed no loudness summary for {mp3}", path=str(mp3))
     return Loudness(integrated_lufs=_integrated(summary), true_peak_dbtp=float(peak.group(1)))
 
 

@@ -17,7 +17,7 @@ import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tts_pipeline.errors import PackagingError
@@ -167,6 +167,9 @@ class GainRecord:
     gain_db: float
     ceiling_dbtp: float
     settings: tuple[float, ...]  # target, ceiling, bitrate, rate: the record holds only for these
+    # Segments whose MP3 overshot the true-peak limit at ``ceiling_dbtp``: their key at that
+    # ceiling -> the tighter ceiling they passed with, so a re-run reuses their encode.
+    tightened: dict[str, float] = field(default_factory=dict)
 
 
 def read_gain(path: Path, settings: tuple[float, ...]) -> GainRecord | None:
@@ -175,6 +178,7 @@ def read_gain(path: Path, settings: tuple[float, ...]) -> GainRecord | None:
         record = GainRecord(
             float(data["before_lufs"]), float(data["gain_db"]), float(data["ceiling_dbtp"]),
             tuple(float(v) for v in data["settings"]),
+            {str(k): float(v) for k, v in data.get("tightened", {}).items()},
         )  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError):
         return None

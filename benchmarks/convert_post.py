@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,17 +63,21 @@ def tree_rss_bytes(root: int) -> int:
     return total
 
 
-def run_cli(cmd: list[str]) -> tuple[float, int, dict[str, Any]]:
-    """Wall time, peak RSS of the process tree, and the CLI's JSON answer."""
-    peak = 0
+def run_cli(
+    cmd: list[str], measure: Callable[[int], tuple[int, ...]] = lambda pid: (tree_rss_bytes(pid),)
+) -> tuple[float, tuple[int, ...], dict[str, Any]]:
+    """Wall time, the peak of each of ``measure``'s figures for the process tree (by default
+    its summed RSS), and the CLI's JSON answer."""
+    peaks: tuple[int, ...] = ()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peaks
         while not done.is_set():
-            peak = max(peak, tree_rss_bytes(proc.pid))
+            now = measure(proc.pid)
+            peaks = tuple(map(max, peaks, now)) if peaks else now
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -84,7 +89,7 @@ def run_cli(cmd: list[str]) -> tuple[float, int, dict[str, Any]]:
     if proc.returncode != 0:
         raise SystemExit(f"conversion failed: {err.strip()}")
     answer: dict[str, Any] = json.loads(out)
-    return wall, peak, answer
+    return wall, peaks, answer
 
 
 def write_bench_config(folder: Path, server: ForumServer) -> Path:
@@ -111,11 +116,11 @@ def main() -> None:
         cmd = [sys.executable, "-m", "tts_pipeline", "convert", url, "--json", "--quiet"]
         cmd += ["--config", str(config), "--library", str(Path(tmp) / "lib")]
         cmd += ["--jobs", str(args.jobs), "--voice", args.voice]
-        wall, peak, episode = run_cli(cmd)
+        wall, peaks, episode = run_cli(cmd)
         words = len(Path(episode["script"]).read_text(encoding="utf-8").split())
     print(f"source: {source}, {words} spoken words, jobs={args.jobs}, voice={args.voice}")
     print(f"wall time: {wall:.1f} s")
-    print(f"peak RSS (process tree): {peak / 2**20:.0f} MiB")
+    print(f"peak RSS (process tree): {max(peaks, default=0) / 2**20:.0f} MiB")
     print(f"audio length: {episode['duration_s'] / 60:.1f} min ({episode['duration_s']:.0f} s)")
     print(f"real-time factor: {episode['duration_s'] / wall:.0f}x")
     print(f"loudness: {episode['loudness_lufs']} LUFS, true peak {episode['true_peak_dbtp']} dBTP")

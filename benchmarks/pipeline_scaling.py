@@ -21,20 +21,18 @@ Prints one line per figure:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import resource
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from convert_post import FIXTURE, load_post
+from convert_post import run_cli as measured_run
 
 from tts_pipeline.config import Config
 from tts_pipeline.models import Post
@@ -105,27 +103,8 @@ def tree_memory(root: int) -> tuple[int, int]:
 
 def run_cli(cmd: list[str]) -> tuple[float, int, int, dict[str, Any]]:
     """Wall time, peak summed RSS and PSS of the process tree, and the CLI's JSON answer."""
-    peak_rss = peak_pss = 0
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak_rss, peak_pss
-        while not done.is_set():
-            rss, pss = tree_memory(proc.pid)
-            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"conversion failed: {err.strip()}")
-    answer: dict[str, Any] = json.loads(out)
+    wall, peaks, answer = measured_run(cmd, tree_memory)
+    peak_rss, peak_pss = peaks or (0, 0)
     return wall, peak_rss, peak_pss, answer
 
 

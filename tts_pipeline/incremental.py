@@ -66,7 +66,7 @@ def unchanged_episode(library: Library, eid: str, digest: str, post: Post) -> Ep
         library.vtt_path(eid),
         library.chapters_path(eid),
     )
-    if not all(p.is_file() for p in side_files) or mp3.stat().st_size != record.size_bytes:
+    if not all(p.is_file() for p in (mp3, *side_files)) or mp3.stat().st_size != record.size_bytes:
         return None
     checked = library.verifications().get(eid)
     return Episode(

@@ -22,7 +22,6 @@ from tts_pipeline.models import Chunk, Script
 from tts_pipeline.package.join import Timeline
 
 JSON_CHAPTERS_VERSION = "1.2.0"
-JSON_CHAPTERS_TYPE = "application/json+chapters"
 INTRO_TITLE = "Introduction"
 UNTITLED = "Opening"  # an untitled opening when the post's own title is unusable
 # Longer headings are cut: no chapter list shows more, and the ID3 frames stay small.
@@ -55,8 +54,24 @@ class ChapterMark:
     title: str
 
 
+class FrameTimes:
+    """``start_ms`` and ``end_ms`` of something placed in frames at ``sample_rate``."""
+
+    start_frame: int
+    end_frame: int
+    sample_rate: int
+
+    @property
+    def start_ms(self) -> int:
+        return frames_to_ms(self.start_frame, self.sample_rate)
+
+    @property
+    def end_ms(self) -> int:
+        return frames_to_ms(self.end_frame, self.sample_rate)
+
+
 @dataclass(frozen=True)
-class Chapter:
+class Chapter(FrameTimes):
     """A chapter placed on the joined PCM, in frames at ``sample_rate``."""
 
     title: str
@@ -71,14 +86,6 @@ class Chapter:
     @property
     def end_s(self) -> float:
         return self.end_frame / self.sample_rate
-
-    @property
-    def start_ms(self) -> int:
-        return frames_to_ms(self.start_frame, self.sample_rate)
-
-    @property
-    def end_ms(self) -> int:
-        return frames_to_ms(self.end_frame, self.sample_rate)
 
 
 def frames_to_ms(frame: int, sample_rate: int) -> int:

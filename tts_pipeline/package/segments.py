@@ -34,7 +34,12 @@ from tts_pipeline.models import ChunkAudio, Loudness
 from tts_pipeline.package.chunkstats import gated_loudness
 from tts_pipeline.package.ffmpeg import encoder_version
 from tts_pipeline.package.join import ChunkSpan, Timeline, join_chunks
-from tts_pipeline.package.mp3frames import crc16_combine, joined_info_frame, split_stream
+from tts_pipeline.package.mp3frames import (
+    Mp3Stream,
+    crc16_combine,
+    joined_info_frame,
+    split_stream,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +142,16 @@ def keyed_segments(
     ]
 
 
+def _encoded_segment(
+    segment: Segment, mp3: Path, stream: Mp3Stream, loudness: Loudness, blocks: Sequence[float],
+    *, encoded: bool,
+) -> EncodedSegment:  # fmt: skip
+    return EncodedSegment(
+        segment, mp3, stream.info.frames, stream.header.samples, stream.header.sample_rate,
+        stream.content_samples, loudness, array.array("d", blocks), encoded=encoded,
+    )  # fmt: skip
+
+
 def _cached(segment: Segment, cache: Path) -> EncodedSegment | None:
     mp3, meta = cache / f"{segment.key}.mp3", cache / f"{segment.key}.json"
     try:
@@ -146,11 +161,7 @@ def _cached(segment: Segment, cache: Path) -> EncodedSegment | None:
         blocks = array.array("d", record["blocks"])
     except (OSError, ValueError, KeyError, TypeError, PackagingError):
         return None
-    return EncodedSegment(
-        segment, mp3, stream.info.frames, stream.header.samples, stream.header.sample_rate,
-        stream.content_samples,
-        loudness, blocks, encoded=False,
-    )  # fmt: skip
+    return _encoded_segment(segment, mp3, stream, loudness, blocks, encoded=False)
 
 
 def _encode(
@@ -175,11 +186,7 @@ def _encode(
         wav.unlink(missing_ok=True)
     record = {"lufs": loudness.integrated_lufs, "true_peak": loudness.true_peak_dbtp}
     atomic_write_text(mp3.with_suffix(".json"), json.dumps({**record, "blocks": blocks}))
-    return EncodedSegment(
-        segment, mp3, stream.info.frames, stream.header.samples, stream.header.sample_rate,
-        stream.content_samples,
-        loudness, array.array("d", blocks), encoded=True,
-    )  # fmt: skip
+    return _encoded_segment(segment, mp3, stream, loudness, blocks, encoded=True)
 
 
 def encode_segments(

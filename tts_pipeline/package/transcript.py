@@ -33,11 +33,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tts_pipeline.models import ChunkAudio
-from tts_pipeline.package.chapters import frames_to_ms
+from tts_pipeline.package.chapters import FrameTimes
 from tts_pipeline.package.join import ChunkSpan, Timeline
 from tts_pipeline.synth.chunking import split_long, split_sentences
 
-VTT_TYPE = "text/vtt"
 LINE_CHARS = 65
 CUE_CHARS = 2 * LINE_CHARS
 
@@ -55,7 +54,7 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
-class Cue:
+class Cue(FrameTimes):
     """One caption: ``text`` is heard from ``start_frame`` up to ``end_frame``."""
 
     start_frame: int
@@ -63,14 +62,6 @@ class Cue:
     sample_rate: int
     text: str
     chunk_index: int
-
-    @property
-    def start_ms(self) -> int:
-        return frames_to_ms(self.start_frame, self.sample_rate)
-
-    @property
-    def end_ms(self) -> int:
-        return frames_to_ms(self.end_frame, self.sample_rate)
 
 
 def caption_pieces(text: str) -> list[list[str]]:

@@ -101,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_synth_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voice", metavar="NAME", help="voice profile (see 'voices')")
     parser.add_argument(
-        "--jobs", type=_positive_int, metavar="N", help="parallel synthesis processes"
+        "--jobs",
+        type=watch_commands.positive_int,
+        metavar="N",
+        help="parallel synthesis processes",
     )
     parser.add_argument(
         "--verify",
@@ -113,16 +116,6 @@ def _add_synth_options(parser: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="where chunks are spoken: local (a process pool, the default) or dask://HOST:PORT",
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -307,7 +300,10 @@ def _add_preview_and_serve(
         help="how much to hear (a URL: 30 s of the post after the intro; an episode: to the end)",
     )
     preview.add_argument(
-        "--chapter", type=_positive_int, metavar="K", help="start at chapter K (from 1)"
+        "--chapter",
+        type=watch_commands.positive_int,
+        metavar="K",
+        help="start at chapter K (from 1)",
     )
     preview.add_argument(
         "--script",

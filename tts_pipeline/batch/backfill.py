@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tts_pipeline.batch.whole import convert_whole
-from tts_pipeline.watch.listing import ListedPost, list_posts
+from tts_pipeline.watch.listing import ListedPost
 from tts_pipeline.watch.runner import Outcome, RunOptions, RunReport, Watcher
 from tts_pipeline.watch.state import Listed, PostRow, Status
 from tts_pipeline.watch.stop import StopRequested
@@ -78,19 +78,9 @@ def backfill(
     site = watcher.config.site(options.forum)  # an unknown forum fails before any work
     rules = watcher.rules(site, RunOptions(min_karma=options.min_karma))
     watcher.library.prepare()
-    since = options.since or rules.earliest or BEGINNING
-    if rules.earliest is not None:
-        since = max(since, rules.earliest)
+    since = rules.start(options.since or rules.earliest or BEGINNING)
     try:
-        with watcher.stop.interruptible():
-            listing = list_posts(
-                site,
-                watcher.http,
-                since=since,
-                page_size=watcher.settings.page_size,
-                max_pages=MAX_PAGES,
-                af_only=rules.af_only,
-            )
+        listing = watcher.list_site(site, rules, since, MAX_PAGES)
         report.listed = len(listing.posts)
         entries = [watcher.listed(site, post, rules) for post in listing.posts]
         if options.top is not None:

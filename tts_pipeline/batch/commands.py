@@ -67,13 +67,13 @@ def add_commands(
     parser.add_argument("--min-karma", type=int, metavar="N", help="karma threshold")
     parser.add_argument(
         "--top",
-        type=watch_commands._positive_int,
+        type=watch_commands.positive_int,
         metavar="N",
         help="only the N highest-karma posts that meet the rules",
     )
     parser.add_argument(
         "--limit",
-        type=watch_commands._positive_int,
+        type=watch_commands.positive_int,
         metavar="N",
         help="convert at most N posts in this run (the rest stay queued)",
     )

@@ -205,18 +205,13 @@ def _run_remote(
             if not isinstance(spoken, SpokenChunk) or spoken.key != key or not spoken.samples:
                 raise SynthesisError(f"chunk {chunk.index}: {remote.name} returned no audio")
             pcm = Pcm(samples=spoken.samples, sample_rate=spoken.sample_rate)
-            _write_wav(cache_path(cache_dir, key), pcm)
+            record = _store(cache_dir, key, pcm)
             del unfinished[key]
-            yield _Done(key, pcm.frames, pcm.sample_rate)
+            yield record
     except TTSPipelineError:
         raise
     except BrokenProcessPool as exc:
-        first = min(unfinished.values(), key=lambda c: c.index)
-        raise WorkerCrashError(
-            f"a synthesis worker crashed (killed, or the engine segfaulted) while"
-            f" {len(unfinished)} chunks were unfinished, from chunk {first.index}"
-            f" ({first_words(first.text)!r})"
-        ) from exc
+        raise _crashed(list(unfinished.values())) from exc
     except Exception as exc:  # the executor's own faults: one line, and the post fails
         raise SynthesisError(f"{remote.name}: {type(exc).__name__}: {exc}") from exc
 
@@ -275,6 +270,17 @@ def _stop_workers(processes: list[BaseProcess]) -> None:
             process.join(timeout=2)
 
 
+def _crashed(unfinished: list[Chunk]) -> WorkerCrashError:
+    """The error for a worker that died with ``unfinished`` chunks (one or more): it names the
+    earliest of them."""
+    first = min(unfinished, key=lambda c: c.index)
+    return WorkerCrashError(
+        f"a synthesis worker crashed (killed, or the engine segfaulted) while"
+        f" {len(unfinished)} chunks were unfinished, from chunk {first.index}"
+        f" ({first_words(first.text)!r})"
+    )
+
+
 def _result(future: Future[_Done], chunk: Chunk, futures: dict[Future[_Done], Chunk]) -> _Done:
     try:
         return future.result()
@@ -285,12 +291,7 @@ def _result(future: Future[_Done], chunk: Chunk, futures: dict[Future[_Done], Ch
             for f, c in futures.items()
             if not f.done() or (not f.cancelled() and f.exception() is not None)
         ]
-        first = min(unfinished or [chunk], key=lambda c: c.index)
-        raise WorkerCrashError(
-            f"a synthesis worker crashed (killed, or the engine segfaulted) while"
-            f" {len(unfinished)} chunks were unfinished, from chunk {first.index}"
-            f" ({first_words(first.text)!r})"
-        ) from exc
+        raise _crashed(unfinished or [chunk]) from exc
     except TTSPipelineError:
         raise  # already names the chunk (see _synthesize_one)
     except Exception as exc:
@@ -355,7 +356,12 @@ def _synthesize_one(key: str, index: int, text: str, cache_dir: str) -> _Done:
         raise SynthesisError(
             f"chunk {index} ({first_words(text)!r}): {exc}", engine=_worker_engine.name
         ) from None
-    _write_wav(cache_path(Path(cache_dir), key), pcm)
+    return _store(Path(cache_dir), key, pcm)
+
+
+def _store(cache_dir: Path, key: str, pcm: Pcm) -> _Done:
+    """Write ``pcm`` as the cache entry for ``key`` (atomically) and return its record."""
+    _write_wav(cache_path(cache_dir, key), pcm)
     return _Done(key, pcm.frames, pcm.sample_rate)
 
 

@@ -84,7 +84,7 @@ def add_commands(
         help="list posts from DATE (2024-05-01, 2024-05-01T12:00Z) or from 3d / 12h ago",
     )
     watch.add_argument("--min-karma", type=int, metavar="N", help="karma threshold, all forums")
-    watch.add_argument("--limit", type=_positive_int, metavar="N", help="convert at most N posts")
+    watch.add_argument("--limit", type=positive_int, metavar="N", help="convert at most N posts")
     watch.add_argument(
         "--retry-failed", action="store_true", help="try posts that were given up on again"
     )
@@ -123,7 +123,7 @@ def since(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(f"not a date such as 2024-05-01 or 3d: {text!r}") from None
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"not a whole number of 1 or more: {text!r}")
     return int(text)

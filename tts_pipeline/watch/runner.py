@@ -41,7 +41,7 @@ from tts_pipeline.library import Library, episode_id
 from tts_pipeline.models import Episode, ForumSite, Post, PostRef, VoiceProfile
 from tts_pipeline.pipeline import Progress, convert_post, publish_feed
 from tts_pipeline.verify.policy import HeldBackError, HoldBar
-from tts_pipeline.watch.listing import ListedPost, content_hash, list_posts
+from tts_pipeline.watch.listing import ListedPost, Listing, content_hash, list_posts
 from tts_pipeline.watch.rules import skip_reason
 from tts_pipeline.watch.settings import ForumRules
 from tts_pipeline.watch.state import Listed, PostRow, Status, WatchState
@@ -167,20 +167,11 @@ class Watcher:
             report.backing_off[site.key] = forum.next_attempt_at
             return False
         rules = self.rules(site, options)
-        since = options.since or self._since(forum.listed_at, now)
-        if rules.earliest is not None:
-            since = max(since, rules.earliest)
+        since = rules.start(options.since or self._since(forum.listed_at, now))
         try:
-            with self.stop.interruptible():
-                listing = list_posts(
-                    site,
-                    self.http,
-                    since=since,
-                    page_size=self.settings.page_size,
-                    max_pages=self.settings.max_pages,
-                    af_only=rules.af_only,
-                    with_body=rules.renarrate_edits,
-                )
+            listing = self.list_site(
+                site, rules, since, self.settings.max_pages, with_body=rules.renarrate_edits
+            )
         except IngestError as exc:
             failed = self.state.forum_failed(site.key, str(exc), self.settings.backoff_s, now)
             report.forum_errors.append(Outcome(site.key, "", "", str(exc)))
@@ -206,6 +197,28 @@ class Watcher:
         # window; after a long pause it reaches back to where the last listing began.
         window = now - dt.timedelta(days=self.settings.lookback_days)
         return min(listed_at, window) if listed_at else window
+
+    def list_site(
+        self,
+        site: ForumSite,
+        rules: ForumRules,
+        since: dt.datetime,
+        max_pages: int,
+        *,
+        with_body: bool = False,
+    ) -> Listing:
+        """``site``'s posts from ``since`` (a stop request ends the wait); IngestError if the
+        forum cannot be listed."""
+        with self.stop.interruptible():
+            return list_posts(
+                site,
+                self.http,
+                since=since,
+                page_size=self.settings.page_size,
+                max_pages=max_pages,
+                af_only=rules.af_only,
+                with_body=with_body,
+            )
 
     def listed(self, site: ForumSite, post: ListedPost, rules: ForumRules) -> Listed:
         """What the rules decide about one listed post (its row, queued or skipped)."""

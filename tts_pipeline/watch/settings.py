@@ -50,6 +50,10 @@ class ForumRules:
     hold_flagged: bool = False
     hold_wer_above: float | None = None
 
+    def start(self, since: dt.datetime) -> dt.datetime:
+        """Where a listing from ``since`` begins: never before ``earliest``."""
+        return since if self.earliest is None else max(since, self.earliest)
+
 
 @dataclass(frozen=True)
 class WatchSettings:

@@ -60,6 +60,16 @@ def test_user_lexicon_overrides_bundled(tmp_path: Path) -> None:
     assert lexicon.apply("LessWrong") == "Less Wrong"  # bundled entries stay
 
 
+def test_edited_user_lexicon_is_read_again(tmp_path: Path) -> None:
+    mine = tmp_path / "lexicon.toml"
+    mine.write_text('[words]\nShoggoth = "Shog-goth"\n')
+    assert load_lexicon([tmp_path]) is load_lexicon([tmp_path])  # parsed once, then reused
+    mine.write_text('[words]\nShoggoth = "Show-goth, edited"\n')
+    assert load_lexicon([tmp_path]).apply("Shoggoth") == "Show-goth, edited"
+    mine.unlink()
+    assert load_lexicon([tmp_path]).apply("Shoggoth") == "Shoggoth"
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [

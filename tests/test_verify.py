@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import clirun
 import pytest
 
 pytest.importorskip("faster_whisper", reason="needs the verify extra")
@@ -269,14 +269,18 @@ def forum() -> Iterator[ForumServer]:
 
 
 def run_cli(*args: str, cwd: Path, block: str = "") -> subprocess.CompletedProcess[str]:
-    code = "import sys\n"
-    if block:  # as if the extra were not installed
-        code += f"sys.modules[{block!r}] = None\n"
-    code += "from tts_pipeline.cli import main\nraise SystemExit(main(sys.argv[1:]))\n"
+    """The command line as every test runs it; with ``block``, as if that extra were not
+    installed (the module is hidden before the command starts)."""
+    if not block:
+        return clirun.run_cli(*args, cwd=cwd)
+    code = (
+        f"import sys\nsys.modules[{block!r}] = None\n"
+        "from tts_pipeline.cli import main\nraise SystemExit(main(sys.argv[1:]))\n"
+    )
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=cwd,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env=clirun.cli_env(),
         capture_output=True,
         text=True,
         timeout=300,

@@ -157,24 +157,16 @@ def _item(library: Library, config: Config, base: str, record: EpisodeRecord) ->
     except OSError:
         return None  # removed since it was listed
     eid = record.id
-    transcripts = []
-    if library.vtt_path(eid).is_file():
-        transcripts.append(
-            Transcript(
-                library_url(base, f"episodes/{library.vtt_path(eid).name}"),
-                "text/vtt",
-                config.language,
-                captions=True,
-            )
+    transcripts = [
+        Transcript(
+            library_url(base, f"episodes/{path.name}"), kind, config.language, captions=captions
         )
-    if library.script_path(eid).is_file():
-        transcripts.append(
-            Transcript(
-                library_url(base, f"episodes/{library.script_path(eid).name}"),
-                "text/plain",
-                config.language,
-            )
+        for path, kind, captions in (
+            (library.vtt_path(eid), "text/vtt", True),
+            (library.script_path(eid), "text/plain", False),
         )
+        if path.is_file()
+    ]
     chapters = library.chapters_path(eid)
     return FeedItem(
         guid=eid,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tts_pipeline.errors import LibraryError
 from tts_pipeline.models import Episode, Post, Verification
+from tts_pipeline.sidecars import SCRIPT_SUFFIX, chapters_path, vtt_path
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 STALE_PART_S = 24 * 3600  # a temporary file this old belongs to a run that was killed
@@ -198,15 +199,15 @@ class Library:
         return self.episodes_dir / f"{eid}.mp3"
 
     def script_path(self, eid: str) -> Path:
-        return self.episodes_dir / f"{eid}.txt"
+        return self.episodes_dir / f"{eid}{SCRIPT_SUFFIX}"
 
     def vtt_path(self, eid: str) -> Path:
         """The timed transcript (WebVTT)."""
-        return self.episodes_dir / f"{eid}.vtt"
+        return vtt_path(self.episodes_dir, eid)
 
     def chapters_path(self, eid: str) -> Path:
         """The Podcasting 2.0 JSON chapters file."""
-        return self.episodes_dir / f"{eid}.chapters.json"
+        return chapters_path(self.episodes_dir, eid)
 
     def verify_report_path(self, eid: str) -> Path:
         """The speech recogniser's report: every chunk's transcript and score."""

@@ -35,7 +35,7 @@ from tts_pipeline.package.join import join_chunks
 from tts_pipeline.package.loudness import normalise
 from tts_pipeline.pipeline import plan_post
 from tts_pipeline.playback import NO_OUTPUT, PlaybackError, find_audio_output, play
-from tts_pipeline.sidecars import chapters_path, read_chapters, read_cues, vtt_path
+from tts_pipeline.sidecars import read_chapters, read_cues
 from tts_pipeline.synth.runner import synthesize_chunks
 
 log = logging.getLogger(__name__)
@@ -237,8 +237,8 @@ def _speaker(voice: VoiceProfile) -> Callable[[str], str] | None:
 def episode_script(library: Library, eid: str, *, chapter: int | None) -> str:
     """An episode's spoken script; with chapter markers when it has chapters and a timed
     transcript to place them by."""
-    chapters = read_chapters(chapters_path(library.episodes_dir, eid))
-    cues = read_cues(vtt_path(library.episodes_dir, eid))
+    chapters = read_chapters(library.chapters_path(eid))
+    cues = read_cues(library.vtt_path(eid))
     if chapter is not None:
         _episode_start(chapters, chapter, eid)
     if not chapters or not cues:
@@ -320,7 +320,7 @@ def preview_episode(
     """Play an episode from the start or from chapter ``chapter``, for ``seconds`` if given."""
     start = 0.0
     if chapter is not None:
-        chapters = read_chapters(chapters_path(library.episodes_dir, eid))
+        chapters = read_chapters(library.chapters_path(eid))
         _episode_start(chapters, chapter, eid)
         assert chapters is not None
         start = chapters[chapter - 1].start_s

@@ -31,9 +31,11 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from tts_pipeline.errors import ConfigError
@@ -140,9 +142,28 @@ def load_lexicon(extra_dirs: Sequence[Path] | None = None) -> Lexicon:
         from tts_pipeline.synth.voices import user_voices_dir
 
         extra_dirs = [user_voices_dir()]
-    lexicon = _read(bundled_file())
+    found: list[tuple[str, int, int]] = []
     for folder in reversed(list(extra_dirs)):
         path = Path(folder) / FILE_NAME
-        if path.is_file():
-            lexicon = merge(lexicon, _read(path))
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        if S_ISREG(info.st_mode):
+            found.append((str(path), info.st_mtime_ns, info.st_size))
+    return _load(tuple(found))
+
+
+@cache
+def _bundled() -> Lexicon:
+    return _read(bundled_file())
+
+
+@cache
+def _load(files_: tuple[tuple[str, int, int], ...]) -> Lexicon:
+    """The merged lexicon of these files (path, mtime, size: an edited file is read again).
+    Cached, so each conversion or preview reuses the parsed tables and compiled patterns."""
+    lexicon = _bundled()
+    for path, _, _ in files_:
+        lexicon = merge(lexicon, _read(Path(path)))
     return lexicon

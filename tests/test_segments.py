@@ -25,7 +25,6 @@ import tts_pipeline.package.segments as segments
 from tts_pipeline.models import Chunk, ChunkAudio
 from tts_pipeline.package import PackagedAudio, TagInfo, package_episode
 from tts_pipeline.package import ffmpeg as ff
-from tts_pipeline.package.chunkstats import chunk_stats, gated_loudness, sidecar_path
 from tts_pipeline.package.join import join_chunks
 from tts_pipeline.package.mp3frames import (
     crc16,
@@ -33,6 +32,7 @@ from tts_pipeline.package.mp3frames import (
     joined_info_frame,
     split_stream,
 )
+from tts_pipeline.synth.chunkstats import chunk_stats, gated_loudness, sidecar_path
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ffmpeg") is None or shutil.which("espeak-ng") is None,

@@ -20,6 +20,7 @@ from tts_pipeline.errors import LibraryError, PreviewError, TTSPipelineError
 from tts_pipeline.executors import open_executor, parse_spec
 from tts_pipeline.feeds import publish_feeds
 from tts_pipeline.library import Library
+from tts_pipeline.memory import map_large_blocks
 from tts_pipeline.models import ChunkAudio, Episode
 from tts_pipeline.pipeline import convert_url, enclosure_url, make_http
 from tts_pipeline.synth.engine import require_installed
@@ -122,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    map_large_blocks()  # a long post must not grow the heap it packages in
     try:
         config = load_config(args.config)
         if getattr(args, "library", None) is not None:

@@ -1,24 +1,23 @@
 """The package stage: chunk WAVs -> one loudness-normalised, tagged CBR MP3.
 
 Each chunk's loudness blocks and pauses come from a small statistics file kept beside it
-(``chunkstats``: measured once per chunk, never by decoding the episode), so the episode's
-loudness is known before any audio is joined. The gain that brings it to the target through
-the limiter is searched on a ~5 minute sample of chunks spread over the episode (or reused
-from the episode's previous package when its loudness has not moved). The episode is then
-encoded as 2-4 minute segments, ``jobs`` at a time, each with gain + limiter + LAME in one
-ffmpeg run, then metered by decoding its MP3 (``segments``); segments already encoded with
-the same chunks and settings come from the segment cache. The segments' meters combine into
-the episode's loudness; if it misses the target the segments are encoded again with a
-corrected gain, and if only some segments' true peaks are over the limit, just those are
-encoded again with a tighter limiter (remembered in the gain record for the next package).
-Their frames are joined behind one Info frame, tagged (ID3v2.3 with CHAP/CTOC) and
+(``synth.chunkstats``: measured once per chunk as it is synthesised, never by decoding the
+episode), so the episode's loudness is known before any audio is joined. The gain that brings
+it to the target through the limiter is searched on a ~5 minute sample of chunks spread over
+the episode (or reused from the episode's previous package when its loudness has not moved).
+The episode is then encoded as 2-4 minute segments, ``jobs`` at a time, each with gain +
+limiter + LAME in one ffmpeg run, then metered by decoding its MP3 (``segments``); segments
+already encoded with the same chunks and settings come from the segment cache. The segments'
+meters combine into the episode's loudness; if it misses the target the segments are encoded
+again with a corrected gain, and if only some segments' true peaks are over the limit, just
+those are encoded again with a tighter limiter (remembered in the gain record for the next
+package). Their frames are joined behind one Info frame, tagged (ID3v2.3 with CHAP/CTOC) and
 renamed into place, so a crash never leaves a half-written episode. Chapters and caption
 cues are placed on the timeline of the joined MP3, exact to the sample.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from tts_pipeline.errors import PackagingError
 from tts_pipeline.fsutil import atomic_path
+from tts_pipeline.memory import return_freed_memory
 from tts_pipeline.models import ChunkAudio, Loudness
 from tts_pipeline.package.chapters import (
     Chapter,
@@ -38,7 +38,6 @@ from tts_pipeline.package.chapters import (
     place_chapters,
     plan_chapters,
 )
-from tts_pipeline.package.chunkstats import ChunkStats, chunk_stats, gated_loudness
 from tts_pipeline.package.ffmpeg import SILENCE_LUFS, check_mp3_settings, encode_mp3, probe
 from tts_pipeline.package.join import ChunkSpan, Timeline, plan_timeline
 from tts_pipeline.package.loudness import GainRecord, gain_sample, plan_gain, read_gain, write_gain
@@ -54,6 +53,7 @@ from tts_pipeline.package.segments import (
 )
 from tts_pipeline.package.tags import TagInfo, write_tags
 from tts_pipeline.package.transcript import Cue, build_cues, render_vtt
+from tts_pipeline.synth.chunkstats import ChunkStats, chunk_stats, gated_loudness
 
 __all__ = [
     "Chapter",
@@ -153,7 +153,7 @@ def package_episode(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         stats = list(pool.map(lambda a: chunk_stats(a.wav, a.frames), audio))
         identities = list(pool.map(chunk_identity, audio))
-    _return_freed_memory()
+    return_freed_memory()  # measuring a chunk without statistics leaves FFT buffers
     before = gated_loudness(b for s in stats for b in s.block_lufs)
     if before <= SILENCE_LUFS + 1.0:
         raise PackagingError(f"{mp3_path.name}: the audio is silent; nothing to normalise")
@@ -255,21 +255,6 @@ def package_episode(
         mp3_path, heard.duration_s, size, final, heard, placed, cues,
         segments_encoded=sum(e.encoded for e in encoded), segments=len(encoded),
     )  # fmt: skip
-
-
-def _return_freed_memory() -> None:
-    """Give the heap's freed pages back to the system (glibc only; elsewhere nothing).
-
-    Measuring the chunks in threads leaves their FFT buffers freed but still resident in
-    glibc's per-thread arenas, tens of MB more the longer the episode; the encodes that
-    follow run for minutes beside them.
-    """
-    try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim(0)
 
 
 def _pauses(stats: Sequence[ChunkStats], timeline: Timeline) -> list[tuple[float, float]]:

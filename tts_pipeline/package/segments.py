@@ -30,8 +30,8 @@ from typing import Protocol
 
 from tts_pipeline.errors import PackagingError
 from tts_pipeline.fsutil import atomic_path, atomic_write_text
+from tts_pipeline.memory import return_freed_memory
 from tts_pipeline.models import ChunkAudio, Loudness
-from tts_pipeline.package.chunkstats import gated_loudness
 from tts_pipeline.package.ffmpeg import encoder_version
 from tts_pipeline.package.join import ChunkSpan, Timeline, join_chunks
 from tts_pipeline.package.mp3frames import (
@@ -40,6 +40,7 @@ from tts_pipeline.package.mp3frames import (
     joined_info_frame,
     split_stream,
 )
+from tts_pipeline.synth.chunkstats import gated_loudness
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ def _encode(
         wav.unlink(missing_ok=True)
     record = {"lufs": loudness.integrated_lufs, "true_peak": loudness.true_peak_dbtp}
     atomic_write_text(mp3.with_suffix(".json"), json.dumps({**record, "blocks": blocks}))
+    return_freed_memory()  # each encode's buffers, freed in this thread's own heap
     return _encoded_segment(segment, mp3, stream, loudness, blocks, encoded=True)
 
 

@@ -7,8 +7,9 @@ key: silence is added when packaging, so changing a pause re-uses every cached c
 The engine is never started in the calling process. pyttsx3 hangs children forked after its
 ``init()`` (notes §1 bug #7, pyttsx3 #131) and can hold only one engine per process, so work
 runs in a ``ProcessPoolExecutor`` with the ``spawn`` start method and one engine per worker,
-built by the pool initializer. Workers write the cache file themselves and send back only
-(key, frames, sample rate), so no audio crosses the process boundary. Each worker asks the
+built by the pool initializer. Workers write the cache file and its statistics
+(``chunkstats``) themselves and send back only (key, frames, sample rate), so no audio
+crosses the process boundary. Each worker asks the
 kernel to end it when the process that started it dies (Linux), so a SIGKILLed CLI leaves no
 orphaned workers behind.
 
@@ -38,7 +39,9 @@ from typing import NamedTuple
 from tts_pipeline.errors import ConfigError, SynthesisError, TTSPipelineError
 from tts_pipeline.executors import RemoteExecutor, submit_bounded
 from tts_pipeline.fsutil import atomic_path
+from tts_pipeline.memory import map_large_blocks
 from tts_pipeline.models import Chunk, ChunkAudio, Pcm, VoiceProfile
+from tts_pipeline.synth.chunkstats import record_stats
 from tts_pipeline.synth.engine import Engine, first_words, get_engine, set_threads
 from tts_pipeline.synth.remote import SpokenChunk, speak_chunk
 
@@ -313,6 +316,7 @@ def _init_worker(voice: VoiceProfile, threads: int = 0, parent: int = 0) -> None
     global _worker_engine, _worker_voice, _worker_error
     if parent:
         _die_with_parent(parent)
+    map_large_blocks()  # audio buffers of every size, thousands of chunks: keep RSS flat
     # Workers share the parent's stdout; nothing they print may reach `--json` output
     # (pyttsx3 prints "Audio saved to ...", bug #11). fd 1 is redirected too, for C code.
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -360,8 +364,12 @@ def _synthesize_one(key: str, index: int, text: str, cache_dir: str) -> _Done:
 
 
 def _store(cache_dir: Path, key: str, pcm: Pcm) -> _Done:
-    """Write ``pcm`` as the cache entry for ``key`` (atomically) and return its record."""
-    _write_wav(cache_path(cache_dir, key), pcm)
+    """Write ``pcm`` as the cache entry for ``key`` (atomically), with its loudness and pause
+    statistics beside it (measured here, while other chunks are still being spoken), and
+    return its record."""
+    wav = cache_path(cache_dir, key)
+    _write_wav(wav, pcm)
+    record_stats(wav, pcm.samples, pcm.sample_rate)
     return _Done(key, pcm.frames, pcm.sample_rate)
 
 

@@ -14,10 +14,12 @@ prints one line per voice:
 of a term (and the term as written, without the lexicon) in a few carrier sentences and prints
 how often the recogniser heard the term as written: pick the respelling heard most often.
 ``--model`` takes a faster-whisper model name or a CTranslate2 model folder (e.g. a larger
-Whisper model, to tell the voice's errors from the recogniser's).
+Whisper model, to tell the voice's errors from the recogniser's). ``--word-gap N`` (repeatable)
+scores each espeak-ng voice at each of these word gaps side by side, in place of its own.
 
     .venv/bin/python benchmarks/intelligibility.py [--voice NAME ...] [--model tiny.en]
     .venv/bin/python benchmarks/intelligibility.py --voice default --try "EA=E-eigh,ee-ay"
+    .venv/bin/python benchmarks/intelligibility.py --voice default --word-gap 0 --word-gap 5
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,7 +46,7 @@ from tts_pipeline.sample import sample_forum
 from tts_pipeline.synth.chunking import plan_chunks
 from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.runner import synthesize_chunks
-from tts_pipeline.synth.voices import list_voices
+from tts_pipeline.synth.voices import WORD_GAP_ENGINES, list_voices
 from tts_pipeline.verify.check import ChunkCheck, check_chunk
 from tts_pipeline.verify.normalise import normalise
 from tts_pipeline.verify.whisper import Transcriber
@@ -177,6 +180,18 @@ def try_respellings(
             )
 
 
+def variants(voices: list[VoiceProfile], gaps: list[int] | None) -> list[tuple[str, VoiceProfile]]:
+    """(label, profile) to score: each voice as it is, or each espeak-ng voice at each gap in
+    ``gaps`` (the profile keeps its name: the lexicon's per-voice entries still apply)."""
+    out: list[tuple[str, VoiceProfile]] = []
+    for voice in voices:
+        if gaps and voice.engine in WORD_GAP_ENGINES:
+            out += [(f"{voice.name}/gap{gap}", replace(voice, word_gap=gap)) for gap in gaps]
+        else:
+            out.append((voice.name, voice))
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voice", action="append", help="voice profile (default: all)")
@@ -188,6 +203,14 @@ def main() -> int:
         action="append",
         metavar="TERM=SPELLING,...",
         help="compare respellings of a term instead of scoring the sample post",
+    )
+    parser.add_argument(
+        "--word-gap",
+        dest="gaps",
+        type=int,
+        action="append",
+        metavar="N",
+        help="score espeak-ng voices at this word gap (repeatable: side by side)",
     )
     args = parser.parse_args()
     config = Config()
@@ -205,7 +228,7 @@ def main() -> int:
     missed_by_voice: dict[str, Counter[str]] = {}
     missed_terms: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for voice in voices:
+        for label, voice in variants(voices, args.gaps):
             try:
                 post_checks, synth_s, asr_s = listen(
                     spoken_chunks(sample, voice, body_only=False),
@@ -218,19 +241,19 @@ def main() -> int:
                     spoken_chunks(terms, voice, body_only=True), voice, Path(tmp), model, args.jobs
                 )
             except TTSPipelineError as exc:
-                print(f"{voice.name:<8} skipped: {exc}")
+                print(f"{label:<8} skipped: {exc}")
                 continue
             heard, missed = terms_heard(term_checks)
             audio_s = sum(c.audio_s for c in post_checks)
             print(
-                f"{voice.name:<8} {voice.engine:<8} sample WER {wer(post_checks):.3f}"
+                f"{label:<8} {voice.engine:<8} sample WER {wer(post_checks):.3f}"
                 f" ({sum(c.score.words for c in post_checks)} words, {audio_s:.0f} s)"
                 f"  terms WER {wer(term_checks):.3f}, terms heard {len(heard)}/{len(TERMS)}"
                 f"  (synth {synth_s:.1f} s, transcribe {asr_s:.1f} s)",
                 flush=True,
             )
-            missed_by_voice[voice.name] = Counter(w for c in post_checks for w in c.score.missed)
-            missed_terms[voice.name] = missed
+            missed_by_voice[label] = Counter(w for c in post_checks for w in c.score.missed)
+            missed_terms[label] = missed
     for name, counts in missed_by_voice.items():
         common = ", ".join(f"{w} ({n})" if n > 1 else w for w, n in counts.most_common(25))
         print(f"{name}: sample post words missed: {common}")

@@ -121,6 +121,9 @@ class VoiceProfile:
     # and whether to drop the model's random noise so the same text gives the same bytes.
     model: str = ""
     deterministic: bool = False
+    # espeak-ng (pyttsx3 engine) only: extra silence between words, in espeak-ng's word-gap
+    # units (0 = none); it keeps words from running together (see voices/default.toml).
+    word_gap: int = 0
 
 
 @dataclass(frozen=True)

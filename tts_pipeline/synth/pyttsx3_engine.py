@@ -49,6 +49,9 @@ MIN_DURATION_FRACTION = 0.25
 MIN_WORDS_FOR_DURATION_CHECK = 4
 _WORD = re.compile(r"\w+")
 _ESPEAK_LIBRARIES = ("libespeak-ng.so.1", "libespeak-ng.1.dylib", "libespeak-ng.dll")
+# espeak_SetParameter's id for the word gap (speak_lib.h: espeakWORDGAP), which the pyttsx3
+# driver neither names nor exposes as a property.
+ESPEAK_WORDGAP = 7
 
 
 def _espeak_version() -> str:
@@ -65,6 +68,21 @@ def _espeak_version() -> str:
         if isinstance(raw, bytes):
             return raw.decode("ascii", "replace").strip()
     return "unknown"
+
+
+def _current_parameter(parameter: int) -> int | None:
+    """espeak-ng's current value of ``parameter`` (``espeak_GetParameter(p, 1)``), read from
+    the library the driver loaded (the same process-wide instance); None if it cannot be read.
+    The driver's own binding of this call omits the ``current`` argument."""
+    for library in _ESPEAK_LIBRARIES:
+        try:
+            get = ctypes.CDLL(library).espeak_GetParameter
+        except (OSError, AttributeError):
+            continue
+        get.restype = ctypes.c_int
+        get.argtypes = [ctypes.c_int, ctypes.c_int]
+        return int(get(parameter, 1))
+    return None
 
 
 def _pyttsx3_version() -> str:
@@ -96,6 +114,7 @@ class Pyttsx3Engine:
         self._completed = True
         self._errors: list[str] = []
         self._is_playing: Callable[[], int] | None = None
+        self._set_parameter: Callable[[int, int, int], int] | None = None
 
     @property
     def version(self) -> str:
@@ -143,6 +162,7 @@ class Pyttsx3Engine:
             from pyttsx3.drivers import _espeak
 
             self._is_playing = _espeak.IsPlaying
+            self._set_parameter = _espeak.SetParameter
         except (ImportError, AttributeError) as exc:
             log.debug("cannot poll espeak's playing state: %s", exc)
         # Every runAndWait calls the driver's stop(), which cancels whatever espeak is busy
@@ -164,6 +184,20 @@ class Pyttsx3Engine:
             return
         while self._is_playing() and time.monotonic() < deadline:
             time.sleep(POLL_S / 5)
+
+    def _set_word_gap(self, voice: VoiceProfile) -> None:
+        """Set espeak-ng's word gap for this utterance. It is global state in espeak-ng, so it
+        is set on every call, 0 included: a worker may speak for several profiles. It goes to
+        espeak's command queue, ahead of the synthesis that ``runAndWait`` queues."""
+        if self._set_parameter is None:
+            if voice.word_gap:
+                raise SynthesisError(
+                    "this pyttsx3 cannot set espeak-ng's word gap (its private _espeak"
+                    f" module moved); drop word_gap from voice profile {voice.name!r}",
+                    engine=ENGINE_NAME,
+                )
+            return
+        self._set_parameter(ESPEAK_WORDGAP, voice.word_gap, 0)
 
     def _on_finished(self, name: object = None, completed: bool = True, **_: object) -> None:
         self._completed = bool(completed)
@@ -270,6 +304,7 @@ class Pyttsx3Engine:
             # Bug #6: without an explicit rate, 1 run in 25 came out at 175 wpm (espeak's
             # default, when the driver's own rate command was cancelled; see _driver).
             tts.setProperty("rate", voice.rate_wpm)
+            self._set_word_gap(voice)
             # Bugs #2/#3: exactly one save per runAndWait, never mixed with say().
             tts.save_to_file(text, str(path))
             # See _driver: runAndWait's stop() would cancel this utterance if espeak were
@@ -290,6 +325,9 @@ class Pyttsx3Engine:
             return None, f"no finished-utterance callback within {timeout:.1f} s"
         if pcm is None:
             return None, reason
+        gap = _current_parameter(ESPEAK_WORDGAP)
+        if gap is not None and gap != voice.word_gap:  # its queued command was cancelled
+            return None, f"espeak-ng's word gap was {gap}, not {voice.word_gap}"
         implausible = _implausible(text, voice, pcm)
         if implausible:
             return None, implausible

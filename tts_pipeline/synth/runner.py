@@ -80,6 +80,8 @@ def cache_key(engine: Engine, voice: VoiceProfile, text: str) -> str:
     fields += [voice.engine, voice.voice, voice.rate_wpm, text]
     if voice.model or voice.deterministic:  # only when set, so older keys stay valid
         fields += [voice.model, voice.deterministic]
+    if voice.word_gap:  # likewise: profiles without a word gap keep their keys
+        fields += ["word_gap", voice.word_gap]
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 

@@ -13,6 +13,9 @@ A profile file::
 Piper profiles name a Piper voice (``voice = "en_US-joe-medium"``) and may add
 ``model = "path/to/voice.onnx"`` (relative to the profile's folder; its ``.onnx.json`` beside
 it) and ``deterministic = true`` (no random noise: the same text gives the same bytes).
+espeak-ng profiles (``engine = "pyttsx3"``) may add ``word_gap = 5``: extra silence between
+words in espeak-ng's units (nominally 10 ms each at its normal pace; measured at 160 wpm, 1
+adds about 40 ms per word boundary, 5 about 85 ms, 10 about 150 ms).
 
 The profile's name is the file name without ``.toml``. Profiles in extra directories override
 bundled ones of the same name (earlier directories win), so a user can redefine ``default``.
@@ -40,10 +43,14 @@ from tts_pipeline.models import Pauses, VoiceProfile
 SUFFIX = ".toml"
 # Other TOML data kept beside the profiles (DESIGN: voices/lexicon.toml holds pronunciations).
 NOT_PROFILES = frozenset({"lexicon"})
-_TOP_KEYS = frozenset({"engine", "voice", "rate_wpm", "pauses", "model", "deterministic"})
+_TOP_KEYS = frozenset(
+    {"engine", "voice", "rate_wpm", "pauses", "model", "deterministic", "word_gap"}
+)
 _PAUSE_KEYS = ("sentence_ms", "paragraph_ms", "heading_ms")
 RATE_RANGE = (50, 600)
 MAX_PAUSE_MS = 10_000
+MAX_WORD_GAP = 100  # 1.3 s between words at 160 wpm: far past anything speech-like
+WORD_GAP_ENGINES = frozenset({"pyttsx3"})  # the espeak-ng engine; Piper has no such setting
 
 
 def bundled_dir() -> Traversable:
@@ -137,6 +144,12 @@ def parse_voice(name: str, data: dict[str, Any], *, where: str) -> VoiceProfile:
     deterministic = data.get("deterministic", False)
     if not isinstance(deterministic, bool):
         raise ConfigError(f"voice profile {where}: deterministic must be true or false")
+    word_gap = _whole(data.get("word_gap", 0), "word_gap", where, 0, MAX_WORD_GAP)
+    if word_gap and engine not in WORD_GAP_ENGINES:
+        raise ConfigError(
+            f"voice profile {where}: word_gap is an espeak-ng setting; engine {engine!r}"
+            f' does not support it (use engine = "pyttsx3" or drop word_gap)'
+        )
     return VoiceProfile(
         name=name,
         engine=engine,
@@ -145,6 +158,7 @@ def parse_voice(name: str, data: dict[str, Any], *, where: str) -> VoiceProfile:
         pauses=pauses,
         model=model,
         deterministic=deterministic,
+        word_gap=word_gap,
     )
 
 

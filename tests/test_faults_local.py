@@ -28,6 +28,8 @@ from faultkit import (
     write_config,
 )
 
+from tts_pipeline.cli import main as cli_main
+from tts_pipeline.library import Library
 from tts_pipeline.sample.forum_server import ForumServer
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tts_pipeline"
@@ -254,3 +256,28 @@ def test_no_shell_strings_anywhere_in_the_package() -> None:
             if runs and call.args and isinstance(call.args[0], ast.Constant | ast.JoinedStr):
                 offenders.append(f"{source.name}:{call.lineno} {name}(<string>)")
     assert offenders == []
+
+
+def test_an_episode_reaches_the_library_only_with_its_record(
+    forum: ForumServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash after the MP3 is made but before the episode is recorded leaves nothing under
+    episodes/: the files are made aside and moved in right before the record."""
+    write_config(tmp_path, forum)
+    argv = ["convert", post_url(forum), "--config", str(tmp_path / "tts-pipeline.toml")]
+    argv += ["--library", str(tmp_path / "lib"), "--jobs", "1", "-q"]
+
+    def crash(*_: object) -> None:
+        raise SystemExit("killed after packaging")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Library, "forget_verification", crash)  # the last step before the move
+        with pytest.raises(SystemExit, match="killed after packaging"):
+            cli_main(argv)
+    staged = list((tmp_path / "lib" / "cache" / "staging").glob("*.mp3"))
+    assert [p.stem for p in staged] == [IDS[0]]  # it was made...
+    assert list((tmp_path / "lib" / "episodes").glob("*")) == []  # ...and never published
+    assert_library_sound(tmp_path / "lib", episodes=0)
+    assert cli_main(argv) == 0  # the next run completes it
+    assert assert_library_sound(tmp_path / "lib", episodes=1) == [IDS[0]]
+    assert not list((tmp_path / "lib" / "cache" / "staging").glob("*.mp3"))

@@ -160,6 +160,13 @@ class Library:
         moved into ``episodes/`` (:meth:`promote`) only once it passes."""
         return Library(self.root, episodes_folder="held")
 
+    def staging(self) -> Library:
+        """This library with its episode files under ``cache/staging/``: where a new episode is
+        made, so that its files reach ``episodes/`` (:meth:`promote`, the MP3 last) only right
+        before it is recorded. A crash while it is made never leaves an MP3 the state and the
+        feed do not know about."""
+        return Library(self.root, episodes_folder="cache/staging")
+
     def promote(self, staged: Library, eid: str) -> None:
         """Move episode ``eid``'s files from ``staged`` into this library's episodes folder,
         the MP3 last (each move is an atomic rename within the library)."""

@@ -132,9 +132,10 @@ def convert_post(
         if progress:
             progress.finish()
 
-    # With a bar that may hold the episode back, it is made under held/ and moved into place
-    # only once it passes: a published episode is never overwritten by one that fails.
-    files = library.held() if hold is not None and hold.active else library
+    # The episode is made aside and moved into place right before it is recorded. With a bar
+    # that may hold it back, aside is held/, where a person can listen to one that fails: a
+    # published episode is never overwritten by it.
+    files = library.held() if hold is not None and hold.active else library.staging()
     files.prepare()
     atomic_write_text(files.script_path(eid), script.text())
     packaged = package_episode(
@@ -188,15 +189,14 @@ def convert_post(
         held_episode = replace(episode, mp3=files.mp3_path(eid), script_txt=files.script_path(eid))
         library.record_verification(eid, episode.verification, held_back=held)
         raise HeldBackError(held, episode=held_episode)
-    if files is not library:
-        library.promote(files, eid)
     if episode.verification:
         verified = replace(episode.verification, report=library.verify_report_path(eid))
         episode = replace(episode, verification=verified)
         library.record_verification(eid, verified)
     else:
         library.forget_verification(eid)  # an older check heard older audio
-    # Record only once the files are in place, then render the feed from the record.
+    # Files into place, the MP3 last, and at once the record; then the feed from the record.
+    library.promote(files, eid)
     library.record_episode(episode)
     library.record_inputs(eid, digest)
     publish_feed(library, config)

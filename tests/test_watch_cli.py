@@ -71,7 +71,8 @@ def status_of(lib: Path, post_id: str) -> str | None:
 
 
 def mp3_part_exists(lib: Path) -> bool:
-    return any((lib / "episodes").glob(".KilledPost.mp3.*.part"))
+    # Episodes are made under cache/staging/ and moved into episodes/ when recorded.
+    return any((lib / "cache" / "staging").glob(".KilledPost.mp3.*.part"))
 
 
 def decodes_cleanly(mp3: Path) -> bool:
@@ -93,7 +94,7 @@ def test_sigkill_mid_conversion_then_rerun_converts_once(
     if moment == "synthesising":
         wait_for(lambda: status_of(lib, "KilledPost") == "converting")
     else:
-        wait_for(lambda: (lib / "episodes").is_dir() and mp3_part_exists(lib))
+        wait_for(lambda: mp3_part_exists(lib))
     os.kill(watcher.pid, signal.SIGKILL)
     # Its synthesis workers and ffmpeg go too, as systemd kills a unit's whole cgroup.
     os.killpg(watcher.pid, signal.SIGKILL)

@@ -20,6 +20,7 @@ instead: workers on other machines return the audio and this process writes the 
 from __future__ import annotations
 
 import ctypes
+import gc
 import hashlib
 import json
 import logging
@@ -32,6 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import NamedTuple
@@ -229,6 +231,7 @@ def _run_pool(
     # Engines that compute with threads (Piper's onnxruntime) get an equal share of the cores:
     # more threads than cores in total only adds contention (Piper: 2 x 1 thread beat 2 x 2).
     threads = max(1, (os.cpu_count() or 1) // workers)
+    tracker_started_here = not _tracker_running()
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
@@ -259,6 +262,33 @@ def _run_pool(
         pool.shutdown(wait=orderly, cancel_futures=True)
         if not orderly:
             _stop_workers(processes)
+    del pool
+    if tracker_started_here:
+        _stop_tracker()
+
+
+def _tracker_running() -> bool:
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    return tracker is None or getattr(tracker, "_fd", None) is not None
+
+
+def _stop_tracker() -> None:
+    """Stop the resource tracker the pool started, now that nothing uses it.
+
+    A spawn pool starts multiprocessing's tracker, a Python process (~12 MB) that unlinks the
+    pool's semaphores should this process die. After an orderly shutdown it watches nothing,
+    yet it would live as long as this process: through the packaging that follows, the
+    longest and largest part of a conversion. Only a tracker this pool started is stopped
+    (another user, such as a pool kept for a batch, may still rely on one that was already
+    running). Its ``_stop`` is private; where it is missing the tracker simply stays.
+    """
+    gc.collect()  # the pool's queues unregister their semaphores when collected
+    stop = getattr(getattr(resource_tracker, "_resource_tracker", None), "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except Exception as exc:  # a tracker that stays is harmless
+            log.debug("cannot stop the resource tracker: %s", exc)
 
 
 def _stop_workers(processes: list[BaseProcess]) -> None:

@@ -78,6 +78,16 @@ def test_pyttsx3_speaks_a_sentence_quietly(
     assert out == ""  # pyttsx3's "Audio saved to ..." (bug #11) must not reach stdout
 
 
+def test_driver_collects_audio_in_place(engine: Engine, voice: VoiceProfile) -> None:
+    # pyttsx3's driver grew each utterance by bytes += (quadratic); ours extends a bytearray,
+    # emptied between utterances, so the next one starts from nothing.
+    first = engine.synthesize(TEN_WORDS, voice)
+    second = engine.synthesize(TEN_WORDS, voice)
+    driver = engine._tts.proxy._driver  # type: ignore[attr-defined]
+    assert isinstance(driver._data_buffer, bytearray) and len(driver._data_buffer) == 0
+    assert abs(first.frames - second.frames) < first.frames // 100
+
+
 def test_rate_changes_duration(engine: Engine, voice: VoiceProfile) -> None:
     normal = engine.synthesize(TEN_WORDS, voice)
     fast = engine.synthesize(TEN_WORDS, replace(voice, rate_wpm=300))

@@ -85,6 +85,37 @@ def _current_parameter(parameter: int) -> int | None:
     return None
 
 
+def _grow_audio_in_place(driver: Any) -> None:
+    """Make the espeak driver collect an utterance's audio in a bytearray.
+
+    The driver appends each of espeak's audio callbacks to a ``bytes`` attribute with ``+=``:
+    a new copy of everything so far each time, quadratic in the chunk's length (a one-minute
+    chunk copies ~200 MB), and with large blocks mapped fresh (``tts_pipeline.memory``) each
+    copy is faulted in again. A bytearray's ``+=`` extends in place. Private API: a driver
+    without the attribute is left as it is.
+    """
+    if driver is None or not hasattr(driver, "_data_buffer"):
+        return
+    base = type(driver)
+
+    class InPlaceBuffer(base):  # type: ignore[valid-type,misc]
+        @property
+        def _data_buffer(self) -> bytearray:
+            buffer: bytearray = self.__dict__["_audio"]
+            return buffer
+
+        @_data_buffer.setter
+        def _data_buffer(self, value: bytes | bytearray) -> None:
+            # The driver resets it with b"" and stores back what += returned: the same array.
+            self.__dict__["_audio"] = value if isinstance(value, bytearray) else bytearray(value)
+
+    try:
+        driver.__class__ = InPlaceBuffer
+        driver._data_buffer = b""
+    except TypeError as exc:  # an unexpected layout: keep the driver's own buffer
+        log.debug("cannot give the espeak driver an in-place buffer: %s", exc)
+
+
 def _pyttsx3_version() -> str:
     try:
         return package_version("pyttsx3")
@@ -153,6 +184,7 @@ class Pyttsx3Engine:
         driver_module = sys.modules.get("pyttsx3.drivers.espeak")
         if driver_module is not None:
             driver_module.print = _silence_driver_print  # type: ignore[attr-defined]
+        _grow_audio_in_place(getattr(getattr(tts, "proxy", None), "_driver", None))
         # Bug #1 (pyttsx3 #219, #151): runAndWait returns before espeak's thread has written
         # the file, so completion is signalled by this callback instead.
         tts.connect("finished-utterance", self._on_finished)

@@ -274,10 +274,11 @@ def test_an_episode_reaches_the_library_only_with_its_record(
         patch.setattr(Library, "forget_verification", crash)  # the last step before the move
         with pytest.raises(SystemExit, match="killed after packaging"):
             cli_main(argv)
-    staged = list((tmp_path / "lib" / "cache" / "staging").glob("*.mp3"))
+    staging = Library(tmp_path / "lib").staging().episodes_dir
+    staged = list(staging.glob("*.mp3"))
     assert [p.stem for p in staged] == [IDS[0]]  # it was made...
     assert list((tmp_path / "lib" / "episodes").glob("*")) == []  # ...and never published
     assert_library_sound(tmp_path / "lib", episodes=0)
     assert cli_main(argv) == 0  # the next run completes it
     assert assert_library_sound(tmp_path / "lib", episodes=1) == [IDS[0]]
-    assert not list((tmp_path / "lib" / "cache" / "staging").glob("*.mp3"))
+    assert not list(staging.glob("*.mp3"))

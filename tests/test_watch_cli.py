@@ -25,6 +25,7 @@ from watch_forum import (
 )
 
 from tts_pipeline.cli import main
+from tts_pipeline.library import Library
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.watch.commands import EXIT_BUSY
 from tts_pipeline.watch.lock import WatcherBusyError, lock_holder, watch_lock
@@ -71,8 +72,8 @@ def status_of(lib: Path, post_id: str) -> str | None:
 
 
 def mp3_part_exists(lib: Path) -> bool:
-    # Episodes are made under cache/staging/ and moved into episodes/ when recorded.
-    return any((lib / "cache" / "staging").glob(".KilledPost.mp3.*.part"))
+    # Episodes are made in the library's staging folder and moved into episodes/ when recorded.
+    return any(Library(lib).staging().episodes_dir.glob(".KilledPost.mp3.*.part"))
 
 
 def decodes_cleanly(mp3: Path) -> bool:

@@ -11,6 +11,7 @@ freed; ``return_freed_memory`` gives back what the heap can release.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 from collections.abc import Callable
 
@@ -20,6 +21,7 @@ _M_MMAP_THRESHOLD = -3  # <malloc.h>
 _LARGE = 128 * 1024  # glibc's own starting threshold, kept fixed
 
 
+@functools.cache
 def _libc_function(name: str) -> Callable[..., int] | None:
     try:
         function: Callable[..., int] = getattr(ctypes.CDLL(None), name)

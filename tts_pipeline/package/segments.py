@@ -21,7 +21,6 @@ import array
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from tts_pipeline.package.mp3frames import (
     joined_info_frame,
     split_stream,
 )
-from tts_pipeline.synth.chunkstats import gated_loudness
+from tts_pipeline.synth.chunkstats import CACHE_KEY, gated_loudness
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,6 @@ SEGMENT_SCHEMA = "tts_pipeline.segment/1"
 # 2-4 min (measured); an edited paragraph stayed under 7 % of the cold run.
 MIN_SEGMENT_S = 120.0
 MAX_SEGMENT_S = 240.0
-_CACHE_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 class Encode(Protocol):
@@ -88,7 +86,7 @@ class EncodedSegment:
 
 def chunk_identity(item: ChunkAudio) -> str:
     """The chunk's cache key (its file name), or for a WAV outside the cache its content hash."""
-    if _CACHE_KEY.fullmatch(item.wav.stem):
+    if CACHE_KEY.fullmatch(item.wav.stem):
         return item.wav.stem
     try:
         return hashlib.sha256(item.wav.read_bytes()).hexdigest()

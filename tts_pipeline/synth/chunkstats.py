@@ -45,7 +45,7 @@ _RING = 4096
 _FFT_SIZE = 1 << 15
 SILENCE_NOISE_DB = -40.0  # silencedetect's noise level and minimum length, as before
 SILENCE_MIN_S = 0.05
-_CACHE_KEY = re.compile(r"[0-9a-f]{64}")
+CACHE_KEY = re.compile(r"[0-9a-f]{64}")  # a content-addressed chunk's file stem
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ class ChunkStats:
     # 400 ms blocks above the absolute gate, from the chunk's start; an array of doubles, so
     # ten hours of blocks take 3 MB, not the 12 MB of a tuple of float objects.
     block_lufs: array.array[float]
-    # The pauses inside the chunk, flat: start, end, start, end... frames (ten hours hold
-    # ~300,000 pauses: 5 MB as an array, 35 MB as tuples of ints).
+    # The pauses inside the chunk, flat: start, end, start, end... frames. 16 bytes a pause,
+    # where a tuple of two ints takes 112 (sys.getsizeof: 56 + 2 x 28).
     pause_frames: array.array[int]
 
     @property
@@ -186,7 +186,7 @@ def chunk_stats(wav: Path, frames: int) -> ChunkStats:
     Only content-addressed chunks (named by their 64-hex cache key) get a sidecar: the name
     fixes the content, so the sidecar can never describe other audio. Others are measured.
     """
-    cacheable = _CACHE_KEY.fullmatch(wav.stem) is not None
+    cacheable = CACHE_KEY.fullmatch(wav.stem) is not None
     if cacheable:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             data = json.loads(sidecar_path(wav).read_text(encoding="utf-8"))

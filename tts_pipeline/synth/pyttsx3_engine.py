@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import io
 import logging
 import os
@@ -54,45 +55,48 @@ _ESPEAK_LIBRARIES = ("libespeak-ng.so.1", "libespeak-ng.1.dylib", "libespeak-ng.
 ESPEAK_WORDGAP = 7
 
 
+@functools.cache
+def _libespeak() -> ctypes.CDLL | None:
+    """libespeak-ng, loaded once: the same process-wide instance the driver uses."""
+    for library in _ESPEAK_LIBRARIES:
+        try:
+            return ctypes.CDLL(library)
+        except OSError:
+            continue
+    return None
+
+
 def _espeak_version() -> str:
     """espeak-ng's own version via ``espeak_Info`` (which needs no initialisation), so the
     main process can build cache keys without starting espeak."""
-    for library in _ESPEAK_LIBRARIES:
-        try:
-            info = ctypes.CDLL(library).espeak_Info
-        except (OSError, AttributeError):
-            continue
-        info.restype = ctypes.c_char_p
-        info.argtypes = [ctypes.c_void_p]
-        raw = info(None)
-        if isinstance(raw, bytes):
-            return raw.decode("ascii", "replace").strip()
-    return "unknown"
+    info = getattr(_libespeak(), "espeak_Info", None)
+    if info is None:
+        return "unknown"
+    info.restype = ctypes.c_char_p
+    info.argtypes = [ctypes.c_void_p]
+    raw = info(None)
+    return raw.decode("ascii", "replace").strip() if isinstance(raw, bytes) else "unknown"
 
 
 def _current_parameter(parameter: int) -> int | None:
-    """espeak-ng's current value of ``parameter`` (``espeak_GetParameter(p, 1)``), read from
-    the library the driver loaded (the same process-wide instance); None if it cannot be read.
-    The driver's own binding of this call omits the ``current`` argument."""
-    for library in _ESPEAK_LIBRARIES:
-        try:
-            get = ctypes.CDLL(library).espeak_GetParameter
-        except (OSError, AttributeError):
-            continue
-        get.restype = ctypes.c_int
-        get.argtypes = [ctypes.c_int, ctypes.c_int]
-        return int(get(parameter, 1))
-    return None
+    """espeak-ng's current value of ``parameter`` (``espeak_GetParameter(p, 1)``); None if it
+    cannot be read. The driver's own binding of this call omits the ``current`` argument."""
+    get = getattr(_libespeak(), "espeak_GetParameter", None)
+    if get is None:
+        return None
+    get.restype = ctypes.c_int
+    get.argtypes = [ctypes.c_int, ctypes.c_int]
+    return int(get(parameter, 1))
 
 
 def _grow_audio_in_place(driver: Any) -> None:
     """Make the espeak driver collect an utterance's audio in a bytearray.
 
     The driver appends each of espeak's audio callbacks to a ``bytes`` attribute with ``+=``:
-    a new copy of everything so far each time, quadratic in the chunk's length (a one-minute
-    chunk copies ~200 MB), and with large blocks mapped fresh (``tts_pipeline.memory``) each
-    copy is faulted in again. A bytearray's ``+=`` extends in place. Private API: a driver
-    without the attribute is left as it is.
+    a new copy of everything so far each time, quadratic in the chunk's length, and with large
+    blocks mapped fresh (``tts_pipeline.memory``) each copy is faulted in again. A
+    bytearray's ``+=`` extends in place. Private API: a driver without the attribute is left
+    as it is.
     """
     if driver is None or not hasattr(driver, "_data_buffer"):
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -222,10 +223,13 @@ def test_loudness_from_segment_meters_matches_the_final_mp3(
 
 
 def test_a_peak_overshoot_re_encodes_only_the_segments_over_and_is_remembered(
-    tmp_path: Path, speech: list[ChunkAudio], monkeypatch: pytest.MonkeyPatch
-) -> None:
+    tmp_path: Path, speech: list[ChunkAudio], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     # No headroom below the limit for the codec's overshoot: the MP3s of the limited speech
-    # land above -1 dBTP, so the segments over it must be limited harder and encoded again.
+    # land above -1 dBTP, so the segments over it must be limited harder and encoded again,
+    # each at once in its own thread: one pass over the episode, not a second one after it.
+    caplog.set_level(logging.DEBUG, logger="tts_pipeline.package")
     monkeypatch.setattr(package, "mp3_peak_headroom_db", lambda kbps: -0.5)
     encodes: list[float] = []
     real_encode = ff.encode_mp3
@@ -242,7 +246,10 @@ def test_a_peak_overshoot_re_encodes_only_the_segments_over_and_is_remembered(
     assert abs(measured.true_peak_dbtp - result.loudness.true_peak_dbtp) <= 0.3
     tightened = json.loads((tmp_path / "segments" / "gain.json").read_text())["tightened"]
     assert tightened and len(encodes) == result.segments + len(tightened)
-    assert all(limit < encodes[0] for limit in encodes[result.segments :])
+    assert sum(limit < encodes[0] for limit in encodes) == len(tightened)
+    assert [r.getMessage() for r in caplog.records if "segments to encode" in r.getMessage()] == [
+        f"{result.segments} of {result.segments} segments to encode in 2 jobs"
+    ]
     # The next package knows which segments needed the tighter limit: nothing is encoded.
     encodes.clear()
     again = _package(speech, tmp_path)

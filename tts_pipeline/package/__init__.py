@@ -9,20 +9,23 @@ The episode is then encoded as 2-4 minute segments, ``jobs`` at a time, each wit
 limiter + LAME in one ffmpeg run, then metered by decoding its MP3 (``segments``); segments
 already encoded with the same chunks and settings come from the segment cache. The segments'
 meters combine into the episode's loudness; if it misses the target the segments are encoded
-again with a corrected gain, and if only some segments' true peaks are over the limit, just
-those are encoded again with a tighter limiter (remembered in the gain record for the next
-package). Their frames are joined behind one Info frame, tagged (ID3v2.3 with CHAP/CTOC) and
-renamed into place, so a crash never leaves a half-written episode. Chapters and caption
+again with a corrected gain. A segment whose true peak is over the limit is encoded again
+with a tighter limiter at once, in the thread that encoded it, while the others are still
+encoding (and once more after the pass if it still is); the tighter ceiling is remembered in
+the gain record for the next package. The segments' frames are joined behind one Info
+frame, tagged (ID3v2.3 with CHAP/CTOC) and renamed into place, so a crash never leaves a
+half-written episode. Chapters and caption
 cues are placed on the timeline of the joined MP3, exact to the sample.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +45,8 @@ from tts_pipeline.package.ffmpeg import SILENCE_LUFS, check_mp3_settings, encode
 from tts_pipeline.package.join import ChunkSpan, Timeline, plan_timeline
 from tts_pipeline.package.loudness import GainRecord, gain_sample, plan_gain, read_gain, write_gain
 from tts_pipeline.package.segments import (
+    EncodedSegment,
+    Segment,
     assemble,
     chunk_identity,
     combined_loudness,
@@ -109,10 +114,46 @@ class PackagedAudio:
 
 
 def _key(
-    gain_db: float, ceiling_dbtp: float, bitrate_kbps: int, sample_rate: int
+    gain_db: float, ceiling_dbtp: float, *, bitrate_kbps: int, sample_rate: int
 ) -> tuple[object, ...]:
     """The settings a segment's cache key holds besides its chunks."""
     return (round(gain_db, 3), round(ceiling_dbtp, 3), bitrate_kbps, sample_rate)
+
+
+class _Ceilings:
+    """One encoding pass's segments and their limiter ceilings: the pass's own, or a tighter
+    one where an MP3 of the segment was heard over the limit (``tight``, by the segment's key
+    under the pass's ceiling: kept across passes and in the gain record)."""
+
+    def __init__(
+        self, keyed: Callable[[Sequence[tuple[int, int]], Sequence[object]], list[Segment]],
+        cuts: Sequence[tuple[int, int]], settings: Callable[[float], Sequence[object]],
+        ceiling: float, peak_dbtp: float, tight: dict[str, float],
+    ) -> None:  # fmt: skip
+        self._keyed, self._cuts, self._settings = keyed, cuts, settings
+        self._ceiling, self._peak, self._tight = ceiling, peak_dbtp, tight
+        self.base = keyed(cuts, settings(ceiling))
+
+    def limits(self) -> list[float]:
+        return [self._tight.get(b.key, self._ceiling) for b in self.base]
+
+    def segments(self) -> list[Segment]:
+        return [
+            b if limit == self._ceiling else self._keyed([cut], self._settings(limit))[0]
+            for b, cut, limit in zip(self.base, self._cuts, self.limits(), strict=True)
+        ]
+
+    def tighten(self, n: int, done: EncodedSegment) -> tuple[Segment, float] | None:
+        """Segment ``n`` limited harder if ``done``, its MP3, peaks over the limit.
+
+        Called from the encoding threads: each touches only its own segment's entry."""
+        over = done.loudness.true_peak_dbtp - self._peak
+        limit = self._tight.get(self.base[n].key, self._ceiling)
+        if over <= 1e-6 or limit <= _MIN_CEILING_DBTP:
+            return None
+        limit = max(limit - over - _RETRY_PEAK_MARGIN_DB, _MIN_CEILING_DBTP)
+        self._tight[self.base[n].key] = limit
+        return self._keyed([self._cuts[n]], self._settings(limit))[0], limit
 
 
 def _in_spec(measured: Loudness, target_lufs: float, peak_dbtp: float, lu: float) -> bool:
@@ -185,22 +226,20 @@ def package_episode(
                 gain, ceiling = plan_gain(
                     sample[0], before_lufs=before, duration_s=sample[1],
                     target_lufs=wav_target, peak_dbtp=wav_ceiling,
+                    sample_rate=audio[0].sample_rate,
                 )  # fmt: skip
             log.debug("gain %+.2f dB, ceiling %.2f dBTP (%.1f LUFS before)", gain, ceiling, before)
-            base = keyed_segments(
-                timeline, identities, cuts, _key(gain, ceiling, bitrate_kbps, sample_rate)
+            settings_for = functools.partial(
+                _key, gain, bitrate_kbps=bitrate_kbps, sample_rate=sample_rate
             )
-            limits = [tight.get(b.key, ceiling) for b in base]
-            segments = [
-                b if limit == ceiling else keyed_segments(
-                    timeline, identities, [cut], _key(gain, limit, bitrate_kbps, sample_rate)
-                )[0]
-                for b, cut, limit in zip(base, cuts, limits, strict=True)
-            ]  # fmt: skip
+            ceilings = _Ceilings(
+                functools.partial(keyed_segments, timeline, identities), cuts, settings_for,
+                ceiling, peak_dbtp, tight,
+            )  # fmt: skip
             encoded = encode_segments(
-                audio, segments, cache=cache, tmp=Path(tmp), jobs=jobs, encode=encode_mp3,
-                bitrate_kbps=bitrate_kbps, sample_rate=sample_rate, gain_db=gain,
-                limit_dbtp=limits,
+                audio, ceilings.segments(), cache=cache, tmp=Path(tmp), jobs=jobs,
+                encode=encode_mp3, bitrate_kbps=bitrate_kbps, sample_rate=sample_rate,
+                gain_db=gain, limit_dbtp=ceilings.limits(), redo=ceilings.tighten,
             )  # fmt: skip
             final = combined_loudness(encoded)
             log.debug(
@@ -214,10 +253,8 @@ def package_episode(
             # encoded again; the others, and the gain, stay.
             peaks_only = abs(final.integrated_lufs - target_lufs) <= _ACCEPT_LU + 1e-6
             if peaks_only:
-                for b, e, limit in zip(base, encoded, limits, strict=True):
-                    over = e.loudness.true_peak_dbtp - peak_dbtp
-                    if over > 1e-6:
-                        tight[b.key] = max(limit - over - _RETRY_PEAK_MARGIN_DB, _MIN_CEILING_DBTP)
+                for n, e in enumerate(encoded):
+                    ceilings.tighten(n, e)
                 continue
             wav_target += target_lufs - final.integrated_lufs
             if final.true_peak_dbtp > peak_dbtp:
@@ -238,7 +275,7 @@ def package_episode(
             write_tags(part, tags, placed)
             size = os.stat(part).st_size
     if segment_cache:
-        used = {b.key for b in base} & tight.keys()
+        used = {b.key for b in ceilings.base} & tight.keys()
         planned = record.before_lufs if record else before
         write_gain(
             segment_cache / GAIN_FILE,

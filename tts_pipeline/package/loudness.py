@@ -119,12 +119,14 @@ def plan_gain(
     peak_dbtp: float,
     tolerance_lu: float = 0.2,
     max_passes: int = 4,
+    sample_rate: int = 0,
 ) -> tuple[float, float]:
     """The (gain dB, limiter ceiling dBTP) that bring ``src_wav`` to ``target_lufs``.
 
     Like :func:`normalise` but nothing is written: each trial is metered on a sample of the
     audio (see ``limited_loudness``), so the search costs a few seconds whatever the length,
     and the caller applies the result in the same ffmpeg run that encodes the MP3.
+    ``sample_rate`` is ``src_wav``'s, when the caller knows it (else each trial probes it).
     """
     if before_lufs <= SILENCE_LUFS + 1.0:
         raise PackagingError(f"{src_wav} is silent; nothing to normalise", path=str(src_wav))
@@ -133,7 +135,9 @@ def plan_gain(
     ceiling = peak_dbtp - _LIMITER_MARGIN_DB
     previous: tuple[float, float] | None = None
     for n in range(1, max_passes + 1):
-        lufs = limited_loudness(src_wav, gain, ceiling, sample_every_s=every)
+        lufs = limited_loudness(
+            src_wav, gain, ceiling, sample_every_s=every, source_rate=sample_rate
+        )
         error = target_lufs - lufs
         log.debug("trial %d: gain %+.2f dB (1 s in %d) -> %.1f LUFS", n, gain, every, lufs)
         if abs(error) <= tolerance_lu + 1e-6:

@@ -18,10 +18,11 @@ only its segment(s). Segments unused by the latest package of the episode are pr
 from __future__ import annotations
 
 import array
+import functools
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,10 @@ SEGMENT_SCHEMA = "tts_pipeline.segment/1"
 # 2-4 min (measured); an edited paragraph stayed under 7 % of the cold run.
 MIN_SEGMENT_S = 120.0
 MAX_SEGMENT_S = 240.0
+
+
+# Given segment n's fresh encode, another (segment, limiter ceiling) to encode it as, or None.
+Redo = Callable[[int, "EncodedSegment"], "tuple[Segment, float] | None"]
 
 
 class Encode(Protocol):
@@ -192,34 +197,37 @@ def _encode(
 def encode_segments(
     audio: Sequence[ChunkAudio], segments: Sequence[Segment], *, cache: Path, tmp: Path,
     jobs: int, encode: Encode, bitrate_kbps: int, sample_rate: int, gain_db: float,
-    limit_dbtp: float | Sequence[float],
+    limit_dbtp: float | Sequence[float], redo: Redo | None = None,
 ) -> list[EncodedSegment]:  # fmt: skip
     """Every segment's MP3: from ``cache`` when there, else encoded, ``jobs`` at a time.
 
-    ``limit_dbtp`` is the limiter's ceiling for all segments, or one per segment."""
+    ``limit_dbtp`` is the limiter's ceiling for all segments, or one per segment. ``redo``
+    sees each fresh encode in the thread that made it and may ask for it once more under
+    another key and ceiling: a segment that missed is re-encoded while the others are still
+    encoding, not after all of them."""
     limits = [limit_dbtp] * len(segments) if isinstance(limit_dbtp, float | int) else limit_dbtp
+    encode_one = functools.partial(
+        _encode, audio, cache=cache, tmp=tmp, encode=encode, bitrate_kbps=bitrate_kbps,
+        sample_rate=sample_rate, gain_db=gain_db,
+    )  # fmt: skip
+
+    def make(n: int) -> EncodedSegment:
+        last = n == len(segments) - 1
+        result = encode_one(segments[n], last, limit_dbtp=limits[n])
+        again = redo(n, result) if redo else None
+        if again is None:
+            return result
+        return _cached(again[0], cache) or encode_one(again[0], last, limit_dbtp=again[1])
+
     cache.mkdir(parents=True, exist_ok=True)
     done: list[EncodedSegment | None] = [_cached(s, cache) for s in segments]
     todo = [n for n, found in enumerate(done) if found is None]
+    # Longest first: the last encodes to start are the shortest, so the jobs finish together.
+    todo.sort(key=lambda n: -sum(a.frames for a in audio[segments[n].first : segments[n].stop]))
     log.info("%d of %d segments to encode in %d jobs", len(todo), len(segments), jobs)
     if todo:
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
-            futures = {
-                n: pool.submit(
-                    _encode,
-                    audio,
-                    segments[n],
-                    n == len(segments) - 1,
-                    cache=cache,
-                    tmp=tmp,
-                    encode=encode,
-                    bitrate_kbps=bitrate_kbps,
-                    sample_rate=sample_rate,
-                    gain_db=gain_db,
-                    limit_dbtp=limits[n],
-                )
-                for n in todo
-            }
+            futures = {n: pool.submit(make, n) for n in todo}
             try:
                 for n, future in futures.items():
                     done[n] = future.result()

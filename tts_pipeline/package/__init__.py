@@ -41,7 +41,13 @@ from tts_pipeline.package.chapters import (
     place_chapters,
     plan_chapters,
 )
-from tts_pipeline.package.ffmpeg import SILENCE_LUFS, check_mp3_settings, encode_mp3, probe
+from tts_pipeline.package.ffmpeg import (
+    SILENCE_LUFS,
+    check_mp3_settings,
+    encode_mp3,
+    encoder_version,
+    probe,
+)
 from tts_pipeline.package.join import ChunkSpan, Timeline, plan_timeline
 from tts_pipeline.package.loudness import GainRecord, gain_sample, plan_gain, read_gain, write_gain
 from tts_pipeline.package.segments import (
@@ -192,6 +198,7 @@ def package_episode(
     started = time.perf_counter()
     timeline = plan_timeline(audio)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        pool.submit(encoder_version)  # part of every segment's key: asked once, meanwhile
         stats = list(pool.map(lambda a: chunk_stats(a.wav, a.frames), audio))
         identities = list(pool.map(chunk_identity, audio))
     return_freed_memory()  # measuring a chunk without statistics leaves FFT buffers

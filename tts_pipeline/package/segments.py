@@ -44,7 +44,8 @@ from tts_pipeline.synth.chunkstats import CACHE_KEY, gated_loudness
 
 log = logging.getLogger(__name__)
 
-SEGMENT_SCHEMA = "tts_pipeline.segment/2"  # 2: shorter resampling filters
+# 2: shorter resampling filters; 3: the limiter's products above the source's band removed
+SEGMENT_SCHEMA = "tts_pipeline.segment/3"
 # Each segment costs two ffmpeg start-ups (encoder and meter, ~0.05 CPU-s each, measured),
 # 12 % of encoding a minute of audio; an edit re-encodes one or two segments (2-4 minutes:
 # ~3 CPU-s). 37 segments of 1-2 min for 63 minutes of speech cost 2.3 CPU-s more than 21 of

@@ -82,13 +82,17 @@ def assert_one_line_failure(result: subprocess.CompletedProcess[str], *needles: 
     return line
 
 
-def assert_library_sound(library: Path, *, episodes: int | None = None) -> list[str]:
+def assert_library_sound(
+    library: Path, *, episodes: int | None = None, feed_may_lag: bool = False
+) -> list[str]:
     """The library is consistent; return the recorded episode ids.
 
     - the state database passes ``PRAGMA integrity_check`` and every recorded episode's MP3
       exists with the recorded size;
     - no MP3 under a final name lacks its record (a half-made episode would);
     - feed.xml, if present, is well-formed, lists each recorded episode once, and nothing else;
+      with ``feed_may_lag`` (right after a kill) it may still miss the episodes recorded last,
+      which the next run renders;
     - nothing was written outside ``library`` by a hostile title (checked by the callers).
     """
     ids: list[str] = []
@@ -113,11 +117,11 @@ def assert_library_sound(library: Path, *, episodes: int | None = None) -> list[
         ET.fromstring(raw)  # well-formed XML
         parsed = feedparser.parse(raw)
         assert not parsed.bozo, parsed.bozo_exception
-        assert len(parsed.entries) == len(ids)
+        assert len(parsed.entries) <= len(ids) if feed_may_lag else len(parsed.entries) == len(ids)
         guids = [e.get("id") for e in parsed.entries]
         assert len(guids) == len(set(guids))
     else:
-        assert not ids, "episodes recorded but no feed.xml"
+        assert feed_may_lag or not ids, "episodes recorded but no feed.xml"
     if episodes is not None:
         assert len(ids) == episodes, ids
     return ids

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -195,12 +196,28 @@ class Library:
         return self.root / "cache"
 
     @property
+    def work_dir(self) -> Path:
+        """Where a package or preview keeps its temporary folder while it runs."""
+        return self.cache_dir / "work"
+
+    @property
     def feed_path(self) -> Path:
         return self.root / "feed.xml"
 
     @property
     def state_path(self) -> Path:
         return self.root / "state.sqlite3"
+
+    def feed_behind(self) -> bool:
+        """Whether the state was written after feed.xml (or there is none): a run killed
+        between recording an episode and rendering the feeds from the record."""
+        try:
+            feed = self.feed_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return True
+        wal = self.state_path.with_name(self.state_path.name + "-wal")
+        written = [p.stat().st_mtime_ns for p in (self.state_path, wal) if p.exists()]
+        return max(written, default=0) > feed
 
     def mp3_path(self, eid: str) -> Path:
         return self.episodes_dir / f"{eid}.mp3"
@@ -230,18 +247,30 @@ class Library:
         self._sweep_stale_parts()
 
     def _sweep_stale_parts(self) -> None:
-        """Remove temporary files a killed run left beside the published ones.
+        """Remove temporary files a killed run left beside the published ones, and its work
+        folder.
 
         A SIGKILL or power cut skips atomic_path's cleanup; each such run would otherwise leave
-        a hidden partial MP3 in episodes/. Only files a day old go, so a conversion still
-        writing its MP3 in another process is never touched.
+        a hidden partial MP3 in episodes/ (or a partial chunk or segment in the caches). Only
+        files a day old go, so a conversion still writing in another process is never touched.
         """
         cutoff = time.time() - STALE_PART_S
-        for folder in (self.root, self.episodes_dir, self.feeds_dir):
+        caches = [self.cache_dir / "chunks", *self.cache_dir.glob("segments/*/")]
+        for folder in (self.root, self.episodes_dir, self.feeds_dir, *caches):
             for part in folder.glob(".*.part"):
                 with contextlib.suppress(OSError):  # gone already, or not ours to remove
                     if part.stat().st_mtime < cutoff:
                         part.unlink()
+        # A killed package or preview also leaves its temporary folder (segment WAVs, MP3s).
+        # A running one writes into its folder every few seconds, which keeps it fresh.
+        with contextlib.suppress(OSError):
+            for leftover in self.work_dir.iterdir():
+                with contextlib.suppress(OSError):
+                    if leftover.stat().st_mtime < cutoff:
+                        if leftover.is_dir():
+                            shutil.rmtree(leftover, ignore_errors=True)
+                        else:
+                            leftover.unlink()
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return open_state(self.state_path, _SCHEMA)

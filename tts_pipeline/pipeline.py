@@ -107,6 +107,8 @@ def convert_post(
     unchanged = unchanged_episode(library, eid, digest, post)
     if unchanged is not None:
         log.info("%s is complete and unchanged: nothing to do", unchanged.mp3.name)
+        if library.feed_behind():  # a run was killed right after recording its episode
+            publish_feed(library, config)
         return unchanged
     log.info("%d chunks to speak with voice %s", len(chunks), voice.name)
     verifier = start_verifier(config, jobs) if config.verify else None  # fails before work
@@ -150,7 +152,7 @@ def convert_post(
             description=description,
             cover=default_cover(),
         ),
-        work_dir=library.cache_dir / "work",
+        work_dir=library.work_dir,
         bitrate_kbps=config.bitrate_kbps,
         sample_rate=config.sample_rate,
         target_lufs=config.target_lufs,

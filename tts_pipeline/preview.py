@@ -296,7 +296,7 @@ def preview_url(
     log.info("previewing %d of %d chunks", len(selected), len(chunks))
     audio = synthesize_chunks(selected, voice, library.cache_dir / "chunks", jobs=jobs)
     wav = output or default_output(library, episode_id(post), chapter)
-    work = library.cache_dir / "work"
+    work = library.work_dir
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="preview-", dir=work) as tmp, atomic_path(wav) as part:
         joined = Path(tmp) / "joined.wav"

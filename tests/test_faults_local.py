@@ -198,10 +198,13 @@ def test_a_killed_runs_leftovers_go_a_day_later_and_a_running_ones_stay(
     (killed / "segment-0.wav").write_bytes(b"RIFF" * 100)  # written just before the kill
     chunk = library.cache_dir / "chunks" / f".{'a' * 64}.wav.x1y2.part"
     segment = library.cache_dir / "segments" / IDS[0] / f".{'b' * 64}.mp3.z3.part"
-    for part in (chunk, segment):
+    # An episode being made when it was killed, then made again by a later run: the next
+    # run finds it complete and never opens staging, yet its old part goes too.
+    staged = library.staging().episodes_dir / f".{IDS[0]}.mp3.k5.part"
+    for part in (chunk, segment, staged):
         part.parent.mkdir(parents=True, exist_ok=True)
         part.write_bytes(b"half")
-    for old in (killed, chunk, segment):
+    for old in (killed, chunk, segment, staged):
         os.utime(old, (stale, stale))
     running = library.work_dir / "preview-running"
     running.mkdir()
@@ -209,7 +212,7 @@ def test_a_killed_runs_leftovers_go_a_day_later_and_a_running_ones_stay(
     writing = chunk.with_name(f".{'c' * 64}.wav.w4.part")
     writing.write_bytes(b"half")
     library.prepare()
-    assert not killed.exists() and not chunk.exists() and not segment.exists()
+    assert not any(p.exists() for p in (killed, chunk, segment, staged))
     assert (running / "joined.wav").exists() and writing.exists()
 
 

@@ -256,7 +256,8 @@ class Library:
         """
         cutoff = time.time() - STALE_PART_S
         caches = [self.cache_dir / "chunks", *self.cache_dir.glob("segments/*/")]
-        for folder in (self.root, self.episodes_dir, self.feeds_dir, *caches):
+        aside = {self.staging().episodes_dir, self.held().episodes_dir} - {self.episodes_dir}
+        for folder in (self.root, self.episodes_dir, self.feeds_dir, *aside, *caches):
             for part in folder.glob(".*.part"):
                 with contextlib.suppress(OSError):  # gone already, or not ours to remove
                     if part.stat().st_mtime < cutoff:

@@ -22,15 +22,18 @@ from library_factory import POSTS, post_url
 
 from tts_pipeline.models import Chunk, Script, Section, Segment, SegmentKind, VoiceProfile
 from tts_pipeline.package.ffmpeg import decode_wav
+from tts_pipeline.package.join import ChunkSpan, Timeline
 from tts_pipeline.playback import find_audio_output
 from tts_pipeline.preview import (
     ScriptChapter,
+    cut_frame,
     estimate_seconds,
     first_seconds,
     render_script,
     select_chunks,
 )
 from tts_pipeline.sample.forum_server import ForumServer
+from tts_pipeline.synth.chunkstats import ChunkStats
 
 
 def quiet_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -259,12 +262,19 @@ def test_url_preview_synthesises_only_the_intro_and_first_seconds(
     wav = library / "previews" / f"{POSTS[0]['_id']}.wav"
     assert result.stdout.strip() == str(wav)
     previewed = chunk_files(library)
-    # The WAV holds exactly the synthesised chunks and the pauses between them (<= 1 s each;
-    # a millisecond of slack for float sums).
+    # Whole chunks were synthesised (by an estimate), then cut at the first pause 3 s into the
+    # body: the WAV is shorter than the chunks and their pauses.
     speech = sum(previewed.values())
     duration, _ = wav_info(wav)
-    assert speech <= duration <= speech + len(previewed) - 1 + 0.001
-    assert duration > 15  # the intro alone is longer than 10 s
+    assert 15 < duration < speech  # the intro alone is longer than 15 s
+    # Asking for 8 s instead adds 5 s, to the next pause (espeak pauses at every comma).
+    longer = tmp_path / "longer.wav"
+    again = run_cli(
+        "preview", url, "--seconds", "8", "--output", str(longer), *common,
+        env=no_sound_device, cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert 5.0 <= wav_info(longer)[0] - duration <= 5.0 + 2.5
 
     # Converting the whole post needs more chunks, and reuses every previewed one.
     before = {p.name: p.stat().st_mtime_ns for p in (library / "cache").rglob("*.wav")}
@@ -404,6 +414,24 @@ def test_chunk_selection() -> None:
     assert picked(None, 3) == [3, 4, 5]  # the whole chapter; the outro ends the last one
     assert picked(1, 3) == [3]
     assert picked(None, 1) == [0]
+
+
+def test_a_preview_ends_at_the_first_pause_past_the_time_asked_for() -> None:
+    rate = 1000
+    spans = (ChunkSpan(0, 0, 5000, 500), ChunkSpan(1, 5500, 4000, 0))
+    timeline = Timeline(rate, 9500, spans)
+
+    def stats(frames: int, *pauses: int) -> ChunkStats:
+        edges = array("q", [f for p in pauses for f in (p, p + 100)])
+        return ChunkStats(frames, rate, array("d"), edges)
+
+    chunks = [stats(5000, 1200, 3000), stats(4000, 800)]
+    assert cut_frame(timeline, chunks, 0, 1.0) == 1200  # a pause inside the first chunk
+    assert cut_frame(timeline, chunks, 0, 1.2) == 1200  # exactly on it
+    assert cut_frame(timeline, chunks, 1000, 2.5) == 5000  # the end of the chunk, its pause
+    assert cut_frame(timeline, chunks, 0, 6.0) == 6300  # inside the second chunk
+    assert cut_frame(timeline, chunks, 0, 7.0) == 9500  # past every pause: the end
+    assert cut_frame(timeline, chunks, 0, 60.0) == 9500
 
 
 def test_render_script_marks_each_chapter() -> None:

@@ -1,7 +1,8 @@
 """Hear a post or an episode before publishing it.
 
 For a post URL only what is needed is synthesised: the intro and the first N seconds of the
-body (estimated from the voice's words per minute), or one chapter. Chunks go through the
+body (chunks chosen by an estimate from the voice's words per minute, the audio then cut at
+the first pause past N seconds), or one chapter. Chunks go through the
 library's chunk cache, so a later ``convert`` of the same post reuses them. For an episode
 already in the library, the MP3 is played from the start or from chapter K.
 
@@ -29,13 +30,14 @@ from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.ingest.http import HttpClient
 from tts_pipeline.library import Library, episode_id
-from tts_pipeline.models import Chunk, Post, Script, VoiceProfile
+from tts_pipeline.models import Chunk, ChunkAudio, Post, Script, VoiceProfile
 from tts_pipeline.package.ffmpeg import decode_wav, probe
-from tts_pipeline.package.join import join_chunks
+from tts_pipeline.package.join import Timeline, join_chunks
 from tts_pipeline.package.loudness import normalise
 from tts_pipeline.pipeline import plan_post
 from tts_pipeline.playback import NO_OUTPUT, PlaybackError, find_audio_output, play
 from tts_pipeline.sidecars import read_chapters, read_cues
+from tts_pipeline.synth.chunkstats import ChunkStats, chunk_stats
 from tts_pipeline.synth.runner import synthesize_chunks
 
 log = logging.getLogger(__name__)
@@ -162,6 +164,44 @@ def first_seconds(chunks: Sequence[Chunk], seconds: float, rate_wpm: int) -> lis
         chosen.append(chunk)
         total += estimate_seconds(chunk, rate_wpm)
     return chosen
+
+
+def cut_frame(timeline: Timeline, stats: Sequence[ChunkStats], start: int, seconds: float) -> int:
+    """Where ``seconds`` from frame ``start`` end: at the first pause from then on (between
+    chunks or inside one), or at the end of the audio."""
+    target = start + round(seconds * timeline.sample_rate)
+    for span, chunk in zip(timeline.spans, stats, strict=True):
+        for frame in [*(span.start_frame + a for a, _ in chunk.silences), span.end_frame]:
+            if frame >= target:
+                return frame
+    return timeline.total_frames
+
+
+def _cut_to_length(
+    joined: Path, timeline: Timeline, audio: Sequence[ChunkAudio], selected: Sequence[Chunk],
+    seconds: float | None, chapter: int | None,
+) -> Path:  # fmt: skip
+    """The preview cut at the first pause once the time asked for is heard: its whole chunks
+    were chosen by an estimate. The intro is always heard whole, and a chapter without
+    ``seconds`` is kept whole."""
+    wanted = DEFAULT_SECONDS if seconds is None and chapter is None else seconds
+    if wanted is None:
+        return joined
+    intro = 0 if chapter is not None else sum(c.section == -1 for c in selected)
+    start = timeline.spans[intro].start_frame if intro < len(audio) else timeline.total_frames
+    stop = cut_frame(timeline, [chunk_stats(a.wav, a.frames) for a in audio], start, wanted)
+    return _first_frames(joined, stop, joined.with_name("cut.wav"))
+
+
+def _first_frames(src: Path, frames: int, dst: Path) -> Path:
+    """``src`` if it is no longer than ``frames``, else its first ``frames`` in ``dst``."""
+    with wave.open(str(src), "rb") as reader:
+        if reader.getnframes() <= frames:
+            return src
+        with wave.open(str(dst), "wb") as writer:
+            writer.setparams(reader.getparams())
+            writer.writeframes(reader.readframes(frames))
+    return dst
 
 
 def select_chunks(
@@ -300,7 +340,8 @@ def preview_url(
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="preview-", dir=work) as tmp, atomic_path(wav) as part:
         joined = Path(tmp) / "joined.wav"
-        join_chunks(audio, joined)
+        timeline = join_chunks(audio, joined)
+        joined = _cut_to_length(joined, timeline, audio, selected, seconds, chapter)
         # Heard at the episode's loudness, so a level problem shows in the preview too.
         normalise(joined, part, target_lufs=config.target_lufs, peak_dbtp=config.true_peak_dbtp)
     duration = wav_seconds(wav)

@@ -120,6 +120,7 @@ def assert_library_sound(
         assert len(parsed.entries) <= len(ids) if feed_may_lag else len(parsed.entries) == len(ids)
         guids = [e.get("id") for e in parsed.entries]
         assert len(guids) == len(set(guids))
+        assert set(guids) <= set(ids), "the feed lists an episode the state does not record"
     else:
         assert feed_may_lag or not ids, "episodes recorded but no feed.xml"
     if episodes is not None:

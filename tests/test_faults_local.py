@@ -27,11 +27,13 @@ from faultkit import (
     forum_post,
     write_config,
 )
+from watch_forum import feed_guids
 
 from tts_pipeline import pipeline
 from tts_pipeline.cli import main as cli_main
 from tts_pipeline.library import Library
 from tts_pipeline.sample.forum_server import ForumServer
+from tts_pipeline.synth.runner import cache_path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tts_pipeline"
 IDS = ["LocalFaultAbc2345", "LocalFaultDef2345", "LocalFaultGhk2345"]
@@ -196,15 +198,17 @@ def test_a_killed_runs_leftovers_go_a_day_later_and_a_running_ones_stay(
     killed = library.work_dir / "package-killed"
     (killed / "segments").mkdir(parents=True)
     (killed / "segment-0.wav").write_bytes(b"RIFF" * 100)  # written just before the kill
-    chunk = library.cache_dir / "chunks" / f".{'a' * 64}.wav.x1y2.part"
+    entry = cache_path(library.cache_dir / "chunks", "a" * 64)  # where a worker writes it
+    chunk = entry.with_name(f".{entry.name}.x1y2.part")
+    preview = library.previews_dir / f".{IDS[0]}.wav.p6.part"
     segment = library.cache_dir / "segments" / IDS[0] / f".{'b' * 64}.mp3.z3.part"
     # An episode being made when it was killed, then made again by a later run: the next
     # run finds it complete and never opens staging, yet its old part goes too.
     staged = library.staging().episodes_dir / f".{IDS[0]}.mp3.k5.part"
-    for part in (chunk, segment, staged):
+    for part in (chunk, segment, staged, preview):
         part.parent.mkdir(parents=True, exist_ok=True)
         part.write_bytes(b"half")
-    for old in (killed, chunk, segment, staged):
+    for old in (killed, chunk, segment, staged, preview):
         os.utime(old, (stale, stale))
     running = library.work_dir / "preview-running"
     running.mkdir()
@@ -212,7 +216,7 @@ def test_a_killed_runs_leftovers_go_a_day_later_and_a_running_ones_stay(
     writing = chunk.with_name(f".{'c' * 64}.wav.w4.part")
     writing.write_bytes(b"half")
     library.prepare()
-    assert not any(p.exists() for p in (killed, chunk, segment, staged))
+    assert not any(p.exists() for p in (killed, chunk, segment, staged, preview))
     assert (running / "joined.wav").exists() and writing.exists()
 
 
@@ -322,20 +326,28 @@ def test_a_run_killed_between_record_and_feed_is_completed_by_the_next(
     """The feed is rendered from the record right after it; a kill in between leaves the feed
     behind, and the next run, finding the episode complete, renders it."""
     write_config(tmp_path, forum)
-    argv = ["convert", post_url(forum), "--config", str(tmp_path / "tts-pipeline.toml")]
-    argv += ["--library", str(tmp_path / "lib"), "--jobs", "1", "-q"]
+    lib = tmp_path / "lib"
+
+    def argv(post_id: str) -> list[str]:
+        options = ["--config", str(tmp_path / "tts-pipeline.toml"), "--library", str(lib)]
+        return ["convert", post_url(forum, post_id), *options, "--jobs", "1", "-q"]
 
     def crash(*_: object, **__: object) -> None:
         raise SystemExit("killed after the record")
 
-    with monkeypatch.context() as patch:
-        patch.setattr(pipeline, "publish_feed", crash)
-        with pytest.raises(SystemExit, match="killed after the record"):
-            cli_main(argv)
-    assert not (tmp_path / "lib" / "feed.xml").exists()
-    assert assert_library_sound(tmp_path / "lib", feed_may_lag=True) == [IDS[0]]
-    assert cli_main(argv) == 0  # nothing to convert, but the feed catches up
-    assert assert_library_sound(tmp_path / "lib", episodes=1) == [IDS[0]]
-    before = (tmp_path / "lib" / "feed.xml").stat().st_mtime_ns
-    assert cli_main(argv) == 0
-    assert (tmp_path / "lib" / "feed.xml").stat().st_mtime_ns == before  # not rewritten again
+    for post_id in IDS[:2]:  # no feed yet; then a feed without the newest episode
+        with monkeypatch.context() as patch:
+            patch.setattr(pipeline, "publish_feed", crash)
+            with pytest.raises(SystemExit, match="killed after the record"):
+                cli_main(argv(post_id))
+        if post_id == IDS[0]:
+            assert not (lib / "feed.xml").exists()
+            assert cli_main(argv(post_id)) == 0  # nothing to convert, but the feed catches up
+            assert assert_library_sound(lib, episodes=1) == [IDS[0]]
+    assert feed_guids(lib / "feed.xml") == [IDS[0]]
+    assert sorted(assert_library_sound(lib, feed_may_lag=True)) == sorted(IDS[:2])
+    assert cli_main(argv(IDS[1])) == 0
+    assert sorted(assert_library_sound(lib, episodes=2)) == sorted(IDS[:2])
+    before = (lib / "feed.xml").stat().st_mtime_ns
+    assert cli_main(argv(IDS[1])) == 0
+    assert (lib / "feed.xml").stat().st_mtime_ns == before  # not rewritten again

@@ -231,12 +231,10 @@ def publish_feeds(library: Library, config: Config, base_url: str | None = None)
         cover, art = library.root / COVER_NAME, default_cover().read_bytes()
         if not cover.is_file() or cover.read_bytes() != art:
             atomic_write_bytes(cover, art)
-        written = []
-        for relative, data in feeds.items():
-            path = library.root / relative
-            atomic_write_bytes(path, data)
-            written.append(path)
+        # feed.xml last: a run that finds it newer than the state knows every feed is too.
+        for relative, data in sorted(feeds.items(), key=lambda item: item[0] == ALL_FEED):
+            atomic_write_bytes(library.root / relative, data)
     except OSError as exc:
         raise FeedError(f"cannot write the feeds in {library.root}: {exc}") from exc
-    log.info("wrote %d feeds with %d episodes", len(written), len(records))
-    return written
+    log.info("wrote %d feeds with %d episodes", len(feeds), len(records))
+    return [library.root / relative for relative in feeds]

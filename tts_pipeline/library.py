@@ -196,6 +196,11 @@ class Library:
         return self.root / "cache"
 
     @property
+    def previews_dir(self) -> Path:
+        """Where a preview is written when there is no sound output to play it."""
+        return self.root / "previews"
+
+    @property
     def work_dir(self) -> Path:
         """Where a package or preview keeps its temporary folder while it runs."""
         return self.cache_dir / "work"
@@ -210,14 +215,23 @@ class Library:
 
     def feed_behind(self) -> bool:
         """Whether the state was written after feed.xml (or there is none): a run killed
-        between recording an episode and rendering the feeds from the record."""
+        between recording an episode and rendering the feeds from the record (feed.xml is
+        written last of the feeds). Other writes to the state without a feed (a held-back
+        episode's verification, SQLite's checkpoint when a connection closes) also count:
+        they cost one needless re-render, never a missed one."""
         try:
             feed = self.feed_path.stat().st_mtime_ns
-        except FileNotFoundError:
+        except OSError:
             return True
-        wal = self.state_path.with_name(self.state_path.name + "-wal")
-        written = [p.stat().st_mtime_ns for p in (self.state_path, wal) if p.exists()]
-        return max(written, default=0) > feed
+        written = 0
+        for path in (self.state_path, self.state_path.with_name(self.state_path.name + "-wal")):
+            try:
+                written = max(written, path.stat().st_mtime_ns)
+            except FileNotFoundError:  # no WAL: no connection open, or it was just removed
+                continue
+            except OSError:
+                return True
+        return written > feed
 
     def mp3_path(self, eid: str) -> Path:
         return self.episodes_dir / f"{eid}.mp3"
@@ -255,15 +269,17 @@ class Library:
         files a day old go, so a conversion still writing in another process is never touched.
         """
         cutoff = time.time() - STALE_PART_S
-        caches = [self.cache_dir / "chunks", *self.cache_dir.glob("segments/*/")]
+        caches = [*self.cache_dir.glob("chunks/*/"), *self.cache_dir.glob("segments/*/")]
         aside = {self.staging().episodes_dir, self.held().episodes_dir} - {self.episodes_dir}
-        for folder in (self.root, self.episodes_dir, self.feeds_dir, *aside, *caches):
+        folders = (self.root, self.episodes_dir, self.feeds_dir, self.previews_dir, *aside)
+        for folder in (*folders, *caches):
             for part in folder.glob(".*.part"):
                 with contextlib.suppress(OSError):  # gone already, or not ours to remove
                     if part.stat().st_mtime < cutoff:
                         part.unlink()
         # A killed package or preview also leaves its temporary folder (segment WAVs, MP3s).
-        # A running one writes into its folder every few seconds, which keeps it fresh.
+        # A running package creates and removes a segment WAV in its folder every few seconds,
+        # and each of those moves the folder's mtime: only a dead one gets a day old.
         with contextlib.suppress(OSError):
             for leftover in self.work_dir.iterdir():
                 with contextlib.suppress(OSError):

@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--words", type=int, nargs="+", default=[10_000, 50_000, 100_000])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument(
-        "--repeat", type=int, default=1, metavar="N",
+        "--repeat", type=lambda v: max(1, int(v)), default=1, metavar="N",
         help="measure the floor and a cold run N times, alternately (first size only)",
     )  # fmt: skip
     args = parser.parse_args()

@@ -141,6 +141,10 @@ class Chunk:
         """What a transcript (VTT cue) shows for this chunk."""
         return self.text if self.display is None else self.display
 
+    @property
+    def is_intro(self) -> bool:
+        return self.section == -1
+
 
 @dataclass(frozen=True)
 class Pcm:

@@ -43,7 +43,6 @@ from tts_pipeline.synth.runner import synthesize_chunks
 log = logging.getLogger(__name__)
 
 DEFAULT_SECONDS = 30.0
-PREVIEWS_DIR = "previews"
 
 # Told (title, sound output, seconds) just before playback starts.
 Announce = Callable[[str, str, float], None]
@@ -91,7 +90,7 @@ def _simple_marks(script: Script, chunks: Sequence[Chunk], opening: str) -> list
         if chunk.section in seen or chunk.section >= len(script.sections):
             continue
         seen.add(chunk.section)
-        if chunk.section == -1:
+        if chunk.is_intro:
             marks.append((chunk.index, "Introduction"))
             continue
         title = script.sections[chunk.section].title
@@ -187,7 +186,7 @@ def _cut_to_length(
     wanted = DEFAULT_SECONDS if seconds is None and chapter is None else seconds
     if wanted is None:
         return joined
-    intro = 0 if chapter is not None else sum(c.section == -1 for c in selected)
+    intro = 0 if chapter is not None else sum(c.is_intro for c in selected)
     start = timeline.spans[intro].start_frame if intro < len(audio) else timeline.total_frames
     stop = cut_frame(timeline, [chunk_stats(a.wav, a.frames) for a in audio], start, wanted)
     return _first_frames(joined, stop, joined.with_name("cut.wav"))
@@ -217,8 +216,8 @@ def select_chunks(
     if chapter is not None:
         selected = chapter_chunks(chunks, chapters, chapter)
         return selected if seconds is None else first_seconds(selected, seconds, voice.rate_wpm)
-    intro = [c for c in chunks if c.section == -1]
-    body = [c for c in chunks if c.section != -1]
+    intro = [c for c in chunks if c.is_intro]
+    body = [c for c in chunks if not c.is_intro]
     wanted = DEFAULT_SECONDS if seconds is None else seconds
     return intro + first_seconds(body, wanted, voice.rate_wpm)
 
@@ -313,7 +312,7 @@ def _episode_start(chapters: Sequence[object] | None, chapter: int, eid: str) ->
 
 def default_output(library: Library, eid: str, chapter: int | None) -> Path:
     name = eid if chapter is None else f"{eid}-chapter{chapter}"
-    return library.root / PREVIEWS_DIR / f"{name}.wav"
+    return library.previews_dir / f"{name}.wav"
 
 
 def preview_url(

@@ -11,11 +11,12 @@ already encoded with the same chunks and settings come from the segment cache. T
 meters combine into the episode's loudness; if it misses the target the segments are encoded
 again with a corrected gain. A segment whose true peak is over the limit is encoded again
 with a tighter limiter at once, in the thread that encoded it, while the others are still
-encoding (and once more after the pass if it still is); the tighter ceiling is remembered in
-the gain record for the next package. The segments' frames are joined behind one Info
-frame, tagged (ID3v2.3 with CHAP/CTOC) and renamed into place, so a crash never leaves a
-half-written episode. Chapters and caption
-cues are placed on the timeline of the joined MP3, exact to the sample.
+encoding; if any is still over once the pass is done and the loudness is on target, only
+those are encoded again, up to three passes in all. Tighter ceilings are remembered in the
+gain record for the next package. The segments' frames are joined behind one Info frame,
+tagged (ID3v2.3 with CHAP/CTOC) and renamed into place, so a crash never leaves a
+half-written episode. Chapters and caption cues are placed on the timeline of the joined
+MP3, exact to the sample.
 """
 
 from __future__ import annotations
@@ -149,15 +150,16 @@ class _Ceilings:
             for b, cut, limit in zip(self.base, self._cuts, self.limits(), strict=True)
         ]
 
-    def tighten(self, n: int, done: EncodedSegment) -> tuple[Segment, float] | None:
-        """Segment ``n`` limited harder if ``done``, its MP3, peaks over the limit.
+    def tighten(self, n: int, done: EncodedSegment, used: float) -> tuple[Segment, float] | None:
+        """Segment ``n`` limited harder than ``used``, the ceiling its MP3 ``done`` was made
+        with, if that MP3 peaks over the limit.
 
-        Called from the encoding threads: each touches only its own segment's entry."""
+        Called from the encoding threads (and after a pass): each call writes only its own
+        segment's entry, computed from its own arguments, so a repeated call is harmless."""
         over = done.loudness.true_peak_dbtp - self._peak
-        limit = self._tight.get(self.base[n].key, self._ceiling)
-        if over <= 1e-6 or limit <= _MIN_CEILING_DBTP:
+        if over <= 1e-6 or used <= _MIN_CEILING_DBTP:
             return None
-        limit = max(limit - over - _RETRY_PEAK_MARGIN_DB, _MIN_CEILING_DBTP)
+        limit = max(used - over - _RETRY_PEAK_MARGIN_DB, _MIN_CEILING_DBTP)
         self._tight[self.base[n].key] = limit
         return self._keyed([self._cuts[n]], self._settings(limit))[0], limit
 
@@ -255,13 +257,15 @@ def package_episode(
             )  # fmt: skip
             if _in_spec(final, target_lufs, peak_dbtp, _ACCEPT_LU):
                 break
-            # Loudness on target but a peak over: the MP3's overshoot is local (codec noise on
-            # a few glottal pulses), so only the segments that overshot are limited harder and
-            # encoded again; the others, and the gain, stay.
+            # Loudness on target but a peak still over (after the in-thread re-encode): the
+            # MP3's overshoot is local (codec noise on a few glottal pulses), so only those
+            # segments are limited harder and encoded again; the others, and the gain, stay.
+            # (A pass whose loudness misses is encoded again at a new gain, so its in-thread
+            # re-encodes were spent for nothing: rare, as the gain is searched beforehand.)
             peaks_only = abs(final.integrated_lufs - target_lufs) <= _ACCEPT_LU + 1e-6
             if peaks_only:
-                for n, e in enumerate(encoded):
-                    ceilings.tighten(n, e)
+                for n, (e, limit) in enumerate(zip(encoded, ceilings.limits(), strict=True)):
+                    ceilings.tighten(n, e, limit)
                 continue
             wav_target += target_lufs - final.integrated_lufs
             if final.true_peak_dbtp > peak_dbtp:

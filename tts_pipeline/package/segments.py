@@ -2,11 +2,13 @@
 
 LAME is single-threaded and the slowest stage, so an episode is cut into segments of 2-4 min
 of audio, always after a chunk's pause (every join falls in silence), and up to ``jobs``
-segments are encoded at once, each by its own ffmpeg (gain, the 4x oversampled limiter,
-LAME CBR), then metered by decoding the MP3 written. Each encode starts with an empty bit
-reservoir, so the segments' frames concatenate into a valid stream (``mp3frames``); a
-decoder outputs each segment's audio after the previous segment's end padding and the next
-one's encoder delay, in silence, and the timeline is shifted by exactly those samples.
+segments are encoded at once, longest first, each by its own ffmpeg (gain, the 4x oversampled
+limiter, LAME CBR), then metered by decoding the MP3 written; a caller may have a segment
+encoded once more, in the same thread, as soon as its meter has read it (``redo``). Each
+encode starts with an empty bit reservoir, so the segments' frames concatenate into a valid
+stream (``mp3frames``); a decoder outputs each segment's audio after the previous segment's
+end padding and the next one's encoder delay, in silence, and the timeline is shifted by
+exactly those samples.
 
 Where a segment is cut depends on the chunks themselves (past 120 s, after a chunk whose cache
 key has a given bit, or before 240 s would be passed), so an edit moves no cut far from it.
@@ -54,8 +56,9 @@ MIN_SEGMENT_S = 120.0
 MAX_SEGMENT_S = 240.0
 
 
-# Given segment n's fresh encode, another (segment, limiter ceiling) to encode it as, or None.
-Redo = Callable[[int, "EncodedSegment"], "tuple[Segment, float] | None"]
+# Given segment n's fresh encode and the ceiling it was limited to, another (segment, ceiling)
+# to encode it as instead, or None.
+Redo = Callable[[int, "EncodedSegment", float], "tuple[Segment, float] | None"]
 
 
 class Encode(Protocol):
@@ -101,7 +104,7 @@ def chunk_identity(item: ChunkAudio) -> str:
 
 
 def plan_segments(timeline: Timeline, identities: Sequence[str]) -> list[tuple[int, int]]:
-    """Cut the chunks into runs of 1-2 minutes, after pauses, at places their content decides."""
+    """Cut the chunks into runs of 2-4 minutes, after pauses, at places their content decides."""
     rate, spans = timeline.sample_rate, timeline.spans
     shortest, longest = MIN_SEGMENT_S * rate, MAX_SEGMENT_S * rate
     cuts: list[tuple[int, int]] = []
@@ -215,7 +218,7 @@ def encode_segments(
     def make(n: int) -> EncodedSegment:
         last = n == len(segments) - 1
         result = encode_one(segments[n], last, limit_dbtp=limits[n])
-        again = redo(n, result) if redo else None
+        again = redo(n, result, limits[n]) if redo else None
         if again is None:
             return result
         return _cached(again[0], cache) or encode_one(again[0], last, limit_dbtp=again[1])

@@ -114,23 +114,24 @@ def _blocks(pcm: Any, rate: int) -> list[float]:
     # and the filter's response is computed once. The filter rings on past each piece (and
     # past the chunk, into its pause of digital silence): its 38 Hz high-pass decays below
     # -100 dB within ~2000 samples at 22.05 kHz, well inside the overlap.
-    hop = (_FFT_SIZE - _RING) // step * step
-    response = k_weighting(rate, _FFT_SIZE)
+    size = max(_FFT_SIZE, 1 << (step + _RING - 1).bit_length())  # a step fits past the ring
+    hop = (size - _RING) // step * step
+    response = k_weighting(rate, size)
     steps = -(-n // step) + 3  # the last block starts before the end and runs into the pause
     energy = np.zeros(-(-steps * step // hop) * hop // step)
     # One set of buffers for the whole chunk, written in place: the temporaries numpy makes for
     # a zero-padded transform cross glibc's mmap threshold and were faulted in for every piece.
-    piece = np.zeros(_FFT_SIZE, dtype=np.float32)
-    spectrum = np.empty(_FFT_SIZE // 2 + 1, dtype=np.complex64)
-    out = np.empty(_FFT_SIZE, dtype=np.float32)
-    carry = np.zeros(_FFT_SIZE - hop, dtype=np.float32)
+    piece = np.zeros(size, dtype=np.float32)
+    spectrum = np.empty(size // 2 + 1, dtype=np.complex64)
+    out = np.empty(size, dtype=np.float32)
+    carry = np.zeros(size - hop, dtype=np.float32)
     for start in range(0, steps * step, hop):
         samples = pcm[start : start + hop]
         np.multiply(samples, 1 / 32768, out=piece[: len(samples)])
         piece[len(samples) :] = 0
         np.fft.rfft(piece, out=spectrum)
         np.multiply(spectrum, response, out=spectrum)
-        np.fft.irfft(spectrum, _FFT_SIZE, out=out)
+        np.fft.irfft(spectrum, size, out=out)
         out[: len(carry)] += carry
         carry[:] = out[hop:]
         np.square(out[:hop], out=out[:hop])

@@ -215,7 +215,10 @@ def test_a_killed_runs_leftovers_go_a_day_later_and_a_running_ones_stay(
     (running / "joined.wav").write_bytes(b"RIFF")
     writing = chunk.with_name(f".{'c' * 64}.wav.w4.part")
     writing.write_bytes(b"half")
-    library.prepare()
+    library.prepare()  # swept once per library: this one already has
+    library.staging().prepare()  # and a view leaves it to the library
+    assert chunk.exists() and killed.exists()
+    Library(library.root).prepare()  # the next run's library sweeps, as it opens
     assert not any(p.exists() for p in (killed, chunk, segment, staged, preview))
     assert (running / "joined.wav").exists() and writing.exists()
 

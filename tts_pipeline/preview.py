@@ -2,9 +2,9 @@
 
 For a post URL only what is needed is synthesised: the intro and the first N seconds of the
 body (chunks chosen by an estimate from the voice's words per minute, the audio then cut at
-the first pause past N seconds), or one chapter. Chunks go through the
-library's chunk cache, so a later ``convert`` of the same post reuses them. For an episode
-already in the library, the MP3 is played from the start or from chapter K.
+the first pause past N seconds), or one chapter. Chunks go through the library's chunk
+cache, so a later ``convert`` of the same post reuses them. For an episode already in the
+library, the MP3 is played from the start or from chapter K.
 
 Chapters are numbered from 1 as in the episode's chapters file: the intro, the text before
 the first heading (named after the post), then one per heading; the outro ends the last.

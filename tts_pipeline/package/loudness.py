@@ -29,6 +29,7 @@ from tts_pipeline.package.ffmpeg import (
     limited_loudness,
     measure_integrated,
     measure_loudness,
+    probe,
 )
 from tts_pipeline.package.join import join_chunks
 
@@ -126,18 +127,17 @@ def plan_gain(
     Like :func:`normalise` but nothing is written: each trial is metered on a sample of the
     audio (see ``limited_loudness``), so the search costs a few seconds whatever the length,
     and the caller applies the result in the same ffmpeg run that encodes the MP3.
-    ``sample_rate`` is ``src_wav``'s, when the caller knows it (else each trial probes it).
+    ``sample_rate`` is ``src_wav``'s, when the caller knows it (else it is probed, once).
     """
     if before_lufs <= SILENCE_LUFS + 1.0:
         raise PackagingError(f"{src_wav} is silent; nothing to normalise", path=str(src_wav))
     every = max(1, int(duration_s // _FULL_SEARCH_S))
+    rate = sample_rate or probe(src_wav).sample_rate
     gain = target_lufs - before_lufs
     ceiling = peak_dbtp - _LIMITER_MARGIN_DB
     previous: tuple[float, float] | None = None
     for n in range(1, max_passes + 1):
-        lufs = limited_loudness(
-            src_wav, gain, ceiling, sample_every_s=every, source_rate=sample_rate
-        )
+        lufs = limited_loudness(src_wav, gain, ceiling, sample_every_s=every, source_rate=rate)
         error = target_lufs - lufs
         log.debug("trial %d: gain %+.2f dB (1 s in %d) -> %.1f LUFS", n, gain, every, lufs)
         if abs(error) <= tolerance_lu + 1e-6:

@@ -66,27 +66,28 @@ def _libespeak() -> ctypes.CDLL | None:
     return None
 
 
+@functools.cache
+def _espeak_function(name: str, restype: Any, *argtypes: Any) -> Any:
+    """libespeak-ng's function ``name`` with its signature set (once), or None."""
+    function = getattr(_libespeak(), name, None)
+    if function is not None:
+        function.restype, function.argtypes = restype, list(argtypes)
+    return function
+
+
 def _espeak_version() -> str:
     """espeak-ng's own version via ``espeak_Info`` (which needs no initialisation), so the
     main process can build cache keys without starting espeak."""
-    info = getattr(_libespeak(), "espeak_Info", None)
-    if info is None:
-        return "unknown"
-    info.restype = ctypes.c_char_p
-    info.argtypes = [ctypes.c_void_p]
-    raw = info(None)
+    info = _espeak_function("espeak_Info", ctypes.c_char_p, ctypes.c_void_p)
+    raw = info(None) if info is not None else None
     return raw.decode("ascii", "replace").strip() if isinstance(raw, bytes) else "unknown"
 
 
 def _current_parameter(parameter: int) -> int | None:
     """espeak-ng's current value of ``parameter`` (``espeak_GetParameter(p, 1)``); None if it
     cannot be read. The driver's own binding of this call omits the ``current`` argument."""
-    get = getattr(_libespeak(), "espeak_GetParameter", None)
-    if get is None:
-        return None
-    get.restype = ctypes.c_int
-    get.argtypes = [ctypes.c_int, ctypes.c_int]
-    return int(get(parameter, 1))
+    get = _espeak_function("espeak_GetParameter", ctypes.c_int, ctypes.c_int, ctypes.c_int)
+    return None if get is None else int(get(parameter, 1))
 
 
 def _grow_audio_in_place(driver: Any) -> None:

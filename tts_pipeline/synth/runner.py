@@ -9,9 +9,8 @@ The engine is never started in the calling process. pyttsx3 hangs children forke
 runs in a ``ProcessPoolExecutor`` with the ``spawn`` start method and one engine per worker,
 built by the pool initializer. Workers write the cache file and its statistics
 (``chunkstats``) themselves and send back only (key, frames, sample rate), so no audio
-crosses the process boundary. Each worker asks the
-kernel to end it when the process that started it dies (Linux), so a SIGKILLed CLI leaves no
-orphaned workers behind.
+crosses the process boundary. Each worker asks the kernel to end it when the process that
+started it dies (Linux), so a SIGKILLed CLI leaves no orphaned workers behind.
 
 Given a RemoteExecutor (``tts_pipeline.executors``, e.g. a Dask cluster), chunks run there
 instead: workers on other machines return the audio and this process writes the cache file.

@@ -88,7 +88,7 @@ def assert_library_sound(
     """The library is consistent; return the recorded episode ids.
 
     - the state database passes ``PRAGMA integrity_check`` and every recorded episode's MP3
-      exists with the recorded size;
+      exists with the recorded size (a database killed before its schema records none);
     - no MP3 under a final name lacks its record (a half-made episode would);
     - feed.xml, if present, is well-formed, lists each recorded episode once, and nothing else;
       with ``feed_may_lag`` (right after a kill) it may still miss the episodes recorded last,
@@ -100,7 +100,10 @@ def assert_library_sound(
     if state.exists():
         with sqlite3.connect(state) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            rows = conn.execute("SELECT id, mp3, size_bytes FROM episodes").fetchall()
+            # A kill between creating the file and its schema leaves it without tables.
+            known = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'episodes'")
+            query = "SELECT id, mp3, size_bytes FROM episodes"
+            rows = conn.execute(query).fetchall() if known.fetchone() else []
         conn.close()
         for eid, mp3, size in rows:
             path = library / "episodes" / mp3

@@ -12,6 +12,7 @@ import contextlib
 import os
 import random
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -187,6 +188,23 @@ def test_sigkill_at_random_points_then_rerun(forum: ForumServer, tmp_path: Path)
     assert sorted(assert_library_sound(library, episodes=3)) == sorted(IDS)
     assert _partial_files(library) == []
     assert list(work.iterdir()) == []  # killed packages' folders swept, the last run's removed
+
+
+def test_a_state_database_killed_before_its_schema_is_completed_by_the_next_run(
+    forum: ForumServer, tmp_path: Path
+) -> None:
+    """A kill right after SQLite made the file (WAL mode set, no tables yet) leaves an empty
+    database: the library is sound and the next run adds the schema and the episode."""
+    write_config(tmp_path, forum)
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    conn = sqlite3.connect(lib / "state.sqlite3")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+    assert assert_library_sound(lib) == []
+    result = convert(post_url(forum), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert assert_library_sound(lib, episodes=1) == [IDS[0]]
 
 
 def test_a_killed_runs_leftovers_go_a_day_later_and_a_running_ones_stay(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import json
 import os
 import random
 import signal
@@ -17,7 +18,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,13 @@ from faultkit import (
 )
 from watch_forum import feed_guids
 
-from tts_pipeline import pipeline
+from tts_pipeline import pipeline, records
 from tts_pipeline.cli import main as cli_main
 from tts_pipeline.library import Library
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.runner import cache_path
 
+StrPath = str | os.PathLike[str]
 PACKAGE = Path(__file__).resolve().parents[1] / "tts_pipeline"
 IDS = ["LocalFaultAbc2345", "LocalFaultDef2345", "LocalFaultGhk2345"]
 
@@ -339,6 +341,85 @@ def test_an_episode_reaches_the_library_only_with_its_record(
     assert cli_main(argv) == 0  # the next run completes it
     assert assert_library_sound(tmp_path / "lib", episodes=1) == [IDS[0]]
     assert not list(staging.glob("*.mp3"))
+
+
+def _kill_after_moving(moved: Path) -> Callable[[StrPath, StrPath], None]:
+    """``os.replace`` that dies (as a SIGKILL would, leaving the rest undone) once it has
+    renamed a file to ``moved``."""
+    real = os.replace
+
+    def replace(source: StrPath, target: StrPath) -> None:
+        real(source, target)
+        if Path(target) == moved:
+            raise SystemExit("killed after the move")
+
+    return replace
+
+
+def test_a_run_killed_between_the_move_and_the_record_is_finished_by_the_next(
+    forum: ForumServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The MP3 is renamed into episodes/ right before its record is written; a kill in between
+    leaves an MP3 the state notes as pending, and the next run (for any post) records it
+    as it was made, without making it again. The same for a re-made episode replacing an
+    older one, whose record still holds the older MP3's size until then."""
+    write_config(tmp_path, forum)
+    lib = tmp_path / "lib"
+
+    def argv(post_id: str) -> list[str]:
+        options = ["--config", str(tmp_path / "tts-pipeline.toml"), "--library", str(lib)]
+        return ["convert", post_url(forum, post_id), *options, "--jobs", "1", "-q"]
+
+    mp3 = lib / "episodes" / f"{IDS[0]}.mp3"
+    with monkeypatch.context() as patch:
+        patch.setattr("tts_pipeline.library.os.replace", _kill_after_moving(mp3))
+        with pytest.raises(SystemExit, match="killed after the move"):
+            cli_main(argv(IDS[0]))
+    made = mp3.stat()
+    assert assert_library_sound(lib, feed_may_lag=True) == []  # pending: not yet recorded
+    assert not (lib / "feed.xml").exists()
+    assert cli_main(argv(IDS[1])) == 0  # another post's run finishes the first
+    assert sorted(assert_library_sound(lib, episodes=2)) == sorted(IDS[:2])
+    assert sorted(feed_guids(lib / "feed.xml")) == sorted(IDS[:2])
+    assert (mp3.stat().st_ino, mp3.stat().st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
+    assert cli_main(argv(IDS[0])) == 0  # and its inputs were recorded: nothing to do
+    assert mp3.stat().st_ino == made.st_ino
+
+    # The post is edited and made again: the new MP3 replaces the old one, the kill comes
+    # before the record, and the next run records the new one's size.
+    forum.posts[IDS[0]] = forum_post(IDS[0], title="Harbour Lights, Revised")
+    with monkeypatch.context() as patch:
+        patch.setattr("tts_pipeline.library.os.replace", _kill_after_moving(mp3))
+        with pytest.raises(SystemExit, match="killed after the move"):
+            cli_main(argv(IDS[0]))
+    assert mp3.stat().st_ino != made.st_ino
+    assert sorted(assert_library_sound(lib, feed_may_lag=True)) == sorted(IDS[:2])
+    before = Library(lib).episode_inputs(IDS[0])
+    assert before is not None
+    Library(lib).prepare()  # what every run does first
+    assert sorted(assert_library_sound(lib, feed_may_lag=True)) == sorted(IDS[:2])
+    assert Library(lib).episode_inputs(IDS[0]) != before
+    assert cli_main(argv(IDS[0])) == 0  # nothing to make; the feed catches up
+    assert sorted(assert_library_sound(lib, episodes=2)) == sorted(IDS[:2])
+
+
+def test_a_pending_publication_whose_files_are_gone_is_dropped(tmp_path: Path) -> None:
+    """A note whose MP3 is neither waiting nor published (its folder removed by hand) cannot be
+    finished: it is dropped, and nothing is recorded."""
+    library = Library(tmp_path / "lib")
+    library.prepare()
+    with sqlite3.connect(library.state_path) as conn:
+        conn.execute(records.PENDING_SCHEMA)
+        row = [IDS[0], IDS[0], "AF", "t", "t", "a", "u", "2026-11-26T00:00:00+00:00", "d"]
+        row += [f"{IDS[0]}.mp3", 1234, 1.0, -16.0, -1.0, "2026-11-26T00:00:00+00:00"]
+        note = (IDS[0], "cache/staging", json.dumps(row), None)
+        conn.execute("INSERT INTO pending_episodes VALUES (?,?,?,?)", note)
+    conn.close()
+    Library(library.root).prepare()
+    with sqlite3.connect(library.state_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM pending_episodes").fetchone() == (0,)
+    conn.close()
+    assert library.episodes() == []
 
 
 def test_a_run_killed_between_record_and_feed_is_completed_by_the_next(

@@ -20,8 +20,9 @@ from tts_pipeline.feeds import (
     publish_feeds,
     render_library_feeds,
 )
-from tts_pipeline.library import EpisodeRecord, Library
+from tts_pipeline.library import Library
 from tts_pipeline.package.feed import NS, podcast_guid
+from tts_pipeline.records import EpisodeRecord
 
 
 def _record(prefix: str) -> EpisodeRecord:

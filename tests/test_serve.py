@@ -438,7 +438,7 @@ def test_serve_command_needs_an_existing_library(tmp_path: Path) -> None:
 def test_page_escapes_every_piece_of_episode_text() -> None:
     from datetime import UTC, datetime
 
-    from tts_pipeline.library import EpisodeRecord
+    from tts_pipeline.records import EpisodeRecord
     from tts_pipeline.sidecars import Chapter, Cue
     from tts_pipeline.web import EpisodeView, FeedLink, render_index
 

@@ -25,7 +25,7 @@ from tts_pipeline.config import Config
 from tts_pipeline.errors import FeedError
 from tts_pipeline.fsutil import atomic_write_bytes
 from tts_pipeline.ingest.article import PREFIX as ARTICLE_PREFIX
-from tts_pipeline.library import EpisodeRecord, Library
+from tts_pipeline.library import Library
 from tts_pipeline.package.cover import default_cover
 from tts_pipeline.package.feed import (
     FeedChannel,
@@ -35,6 +35,7 @@ from tts_pipeline.package.feed import (
     render_feed,
     show_notes_html,
 )
+from tts_pipeline.records import EpisodeRecord
 
 log = logging.getLogger(__name__)
 

@@ -11,111 +11,43 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tts_pipeline.errors import LibraryError
 from tts_pipeline.models import Episode, Post, Verification
+from tts_pipeline.records import (
+    EPISODES_SCHEMA,
+    FEED_GUIDS_SCHEMA,
+    INPUTS_SCHEMA,
+    PENDING_SCHEMA,
+    SIZE_COLUMN,
+    VERIFICATIONS_SCHEMA,
+    EpisodeRecord,
+    VerificationRecord,
+    episode_row,
+    open_state,
+)
 from tts_pipeline.sidecars import SCRIPT_SUFFIX, chapters_path, vtt_path
+
+log = logging.getLogger(__name__)
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 EPISODES_FOLDER = "episodes"
 STALE_PART_S = 24 * 3600  # a temporary file this old belongs to a run that was killed
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS episodes (
-    id TEXT PRIMARY KEY,
-    post_id TEXT NOT NULL,
-    prefix TEXT NOT NULL,
-    title TEXT NOT NULL,
-    post_title TEXT NOT NULL,
-    authors TEXT NOT NULL,
-    url TEXT NOT NULL,
-    published TEXT NOT NULL,
-    description TEXT NOT NULL,
-    mp3 TEXT NOT NULL,
-    size_bytes INTEGER NOT NULL,
-    duration_s REAL NOT NULL,
-    loudness_lufs REAL NOT NULL,
-    true_peak_dbtp REAL NOT NULL,
-    created_at TEXT NOT NULL
-);
-"""
-
-# Each feed's podcast:guid, kept from the first time the feed was published at a public URL.
-_FEED_GUIDS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feed_guids (
-    feed TEXT PRIMARY KEY,
-    guid TEXT NOT NULL,
-    seed_url TEXT NOT NULL,
-    assigned_at TEXT NOT NULL
-)
-"""
-
-# What the speech recogniser heard in each verified episode (``verify``). Kept for a held-back
-# episode too, which has no row in ``episodes``; flagged/retried are JSON lists of chunks.
-_VERIFICATIONS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS verifications (
-    episode_id TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    threshold REAL NOT NULL,
-    words INTEGER NOT NULL,
-    errors INTEGER NOT NULL,
-    wer REAL NOT NULL,
-    flagged TEXT NOT NULL,
-    retried TEXT NOT NULL,
-    held_back TEXT NOT NULL,
-    verified_at TEXT NOT NULL
-)
-"""
 
 
-# What each published episode was made from (``incremental.inputs_hash``), so a re-run with
-# the same inputs can do nothing.
-_INPUTS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS episode_inputs (
-    episode_id TEXT PRIMARY KEY,
-    inputs_hash TEXT NOT NULL
-)
-"""
-
-
-@dataclass(frozen=True)
-class VerificationRecord:
-    """An episode's verification as the state database remembers it."""
-
-    episode_id: str
-    verification: Verification
-    held_back: str  # why the episode is not published; "" when it is
-    verified_at: datetime
-
-
-@dataclass(frozen=True)
-class EpisodeRecord:
-    """A published episode as the state database remembers it (what feeds are built from)."""
-
-    id: str
-    post_id: str
-    prefix: str
-    title: str
-    post_title: str
-    authors: str
-    url: str
-    published: datetime
-    description: str
-    mp3: str  # file name inside episodes/
-    size_bytes: int
-    duration_s: float
-    loudness_lufs: float
-    true_peak_dbtp: float
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def episode_id(post: Post) -> str:
@@ -123,28 +55,6 @@ def episode_id(post: Post) -> str:
     if _SAFE_ID.fullmatch(post.id):
         return post.id
     return "h-" + hashlib.sha256(post.id.encode("utf-8")).hexdigest()[:24]
-
-
-@contextlib.contextmanager
-def open_state(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
-    """One transaction on the state database (WAL, busy timeout), with ``schema`` ensured.
-
-    Every SQLite fault becomes one LibraryError naming the file.
-    """
-    try:
-        conn = sqlite3.connect(path, timeout=5.0)
-    except sqlite3.Error as exc:
-        raise LibraryError(f"cannot open state database {path}: {exc}") from exc
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(schema)
-        with conn:
-            yield conn
-    except sqlite3.Error as exc:
-        raise LibraryError(f"state database {path}: {exc}") from exc
-    finally:
-        conn.close()
 
 
 class Library:
@@ -160,19 +70,37 @@ class Library:
     def held(self) -> Library:
         """This library with its episode files under ``held/``: where an episode is made when
         a verification bar may hold it back, so it never overwrites the published one; it is
-        moved into ``episodes/`` (:meth:`promote`) only once it passes."""
+        published (:meth:`publish`) only once it passes."""
         return Library(self.root, episodes_folder="held")
 
     def staging(self) -> Library:
         """This library with its episode files under ``cache/staging/``: where a new episode is
-        made, so that its files reach ``episodes/`` (:meth:`promote`, the MP3 last) only right
+        made, so that its files reach ``episodes/`` (:meth:`publish`, the MP3 last) only right
         before it is recorded. A crash while it is made never leaves an MP3 the state and the
         feed do not know about."""
         return Library(self.root, episodes_folder="cache/staging")
 
-    def promote(self, staged: Library, eid: str) -> None:
-        """Move episode ``eid``'s files from ``staged`` into this library's episodes folder,
-        the MP3 last (each move is an atomic rename within the library)."""
+    def publish(self, staged: Library, episode: Episode, inputs_hash: str | None) -> None:
+        """Move ``episode``'s files from ``staged`` into this library's episodes folder (the
+        MP3 last) and record it with the hash of its inputs.
+
+        Files and record cannot change in one atomic step, so the episode is first noted as
+        pending: a run killed between the moves and the record leaves that note, and the next
+        run's :meth:`prepare` finishes the move. No MP3 stays in episodes/ without its record.
+        """
+        row = episode_row(episode)
+        with self._db() as conn:
+            conn.execute(PENDING_SCHEMA)
+            conn.execute(
+                "INSERT OR REPLACE INTO pending_episodes VALUES (?,?,?,?)",
+                (episode.id, staged._episodes_folder, json.dumps(row), inputs_hash),
+            )
+        self._move_in(staged, episode.id, row, inputs_hash)
+
+    def _move_in(self, staged: Library, eid: str, row: list[object], inputs: str | None) -> None:
+        """Rename the files in (each an atomic rename within the library), then record them
+        and drop the pending note in one transaction. Safe to repeat, or to race with another
+        run finishing the same note: a file already moved is skipped."""
         moves = [
             (staged.script_path, self.script_path),
             (staged.vtt_path, self.vtt_path),
@@ -181,13 +109,44 @@ class Library:
             (staged.mp3_path, self.mp3_path),
         ]
         for source, target in moves:
-            if source(eid).exists():
-                try:
-                    os.replace(source(eid), target(eid))
-                except OSError as exc:
-                    raise LibraryError(
-                        f"cannot move {source(eid)} into {self.episodes_dir}: {exc.strerror}"
-                    ) from exc
+            try:
+                os.replace(source(eid), target(eid))
+            except FileNotFoundError:
+                continue  # not made (no verification), or moved already
+            except OSError as exc:
+                raise LibraryError(
+                    f"cannot move {source(eid)} into {self.episodes_dir}: {exc.strerror}"
+                ) from exc
+        with self._db() as conn:
+            conn.execute(PENDING_SCHEMA)
+            conn.execute(INPUTS_SCHEMA)
+            conn.execute(
+                "INSERT OR REPLACE INTO episodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row
+            )
+            if inputs is not None:
+                conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)", (eid, inputs))
+            conn.execute("DELETE FROM pending_episodes WHERE id = ?", (eid,))
+
+    def _finish_pending(self) -> None:
+        """Finish what a run killed inside :meth:`publish` began: its files are complete (they
+        were made before the note), so the move goes on. A note whose MP3 is in neither place
+        (or whose published MP3 is not the one noted) was overtaken, and is dropped."""
+        if not self.state_path.exists():
+            return
+        with self._db() as conn:
+            conn.execute(PENDING_SCHEMA)
+            pending = conn.execute("SELECT id, folder, row, inputs_hash FROM pending_episodes")
+            notes = pending.fetchall()
+        for eid, folder, row_json, inputs in notes:
+            row = json.loads(row_json)
+            staged = Library(self.root, episodes_folder=folder)
+            if staged.mp3_path(eid).is_file() or _size(self.mp3_path(eid)) == row[SIZE_COLUMN]:
+                log.info("finishing the publication of %s, which a killed run began", eid)
+                self._move_in(staged, eid, row, inputs)
+            else:
+                with self._db() as conn:
+                    conn.execute(PENDING_SCHEMA)
+                    conn.execute("DELETE FROM pending_episodes WHERE id = ?", (eid,))
 
     @property
     def feeds_dir(self) -> Path:
@@ -256,15 +215,17 @@ class Library:
     def prepare(self) -> None:
         """Create the folders, or fail with one clear line if the library is unusable.
 
-        The first call also sweeps what killed runs left (``_sweep_stale_parts``): once per
-        library, as it lists the whole chunk cache (0.13 s at 100,000 chunks), and never from
-        a view such as :meth:`staging`, whose folder the library's own sweep covers."""
+        The first call also finishes the publications killed runs began (``_finish_pending``)
+        and sweeps what they left (``_sweep_stale_parts``): once per library, as the sweep
+        lists the whole chunk cache (0.13 s at 100,000 chunks), and never from a view such as
+        :meth:`staging`, whose folder the library's own sweep covers."""
         try:
             for folder in (self.root, self.episodes_dir, self.cache_dir):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LibraryError(f"cannot use library folder {self.root}: {exc.strerror}") from exc
         if self._episodes_folder == EPISODES_FOLDER and not self._swept:
+            self._finish_pending()
             self._sweep_stale_parts()
             self._swept = True
 
@@ -298,34 +259,7 @@ class Library:
                             leftover.unlink()
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return open_state(self.state_path, _SCHEMA)
-
-    def record_episode(self, episode: Episode) -> None:
-        """Remember a finished episode; call only once its files are in place."""
-        post = episode.post
-        row = (
-            episode.id,
-            post.id,
-            post.prefix,
-            episode.title,
-            post.title,
-            ", ".join(post.authors),
-            post.url,
-            post.published.astimezone(UTC).isoformat(),
-            episode.description,
-            episode.mp3.name,
-            episode.size_bytes,
-            episode.duration_s,
-            episode.loudness.integrated_lufs,
-            episode.loudness.true_peak_dbtp,
-            datetime.now(UTC).isoformat(),
-        )
-        # SQLite stores UTF-8, which has no lone surrogates (JSON "\ud800" from an API).
-        stored = [_LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in row]
-        with self._db() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO episodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", stored
-            )
+        return open_state(self.state_path, EPISODES_SCHEMA)
 
     def record_verification(
         self, eid: str, verification: Verification, *, held_back: str = ""
@@ -344,7 +278,7 @@ class Library:
             datetime.now(UTC).isoformat(),
         )
         with self._db() as conn:
-            conn.execute(_VERIFICATIONS_SCHEMA)
+            conn.execute(VERIFICATIONS_SCHEMA)
             conn.execute("INSERT OR REPLACE INTO verifications VALUES (?,?,?,?,?,?,?,?,?,?)", row)
 
     def forget_verification(self, eid: str) -> None:
@@ -352,7 +286,7 @@ class Library:
         if not self.state_path.exists():
             return
         with self._db() as conn:
-            conn.execute(_VERIFICATIONS_SCHEMA)
+            conn.execute(VERIFICATIONS_SCHEMA)
             conn.execute("DELETE FROM verifications WHERE episode_id = ?", (eid,))
         self.verify_report_path(eid).unlink(missing_ok=True)
 
@@ -361,7 +295,7 @@ class Library:
         if not self.state_path.exists():
             return {}
         with self._db() as conn:
-            conn.execute(_VERIFICATIONS_SCHEMA)
+            conn.execute(VERIFICATIONS_SCHEMA)
             rows = conn.execute(
                 "SELECT episode_id, model, threshold, words, errors, flagged, retried,"
                 " held_back, verified_at FROM verifications ORDER BY verified_at, episode_id"
@@ -384,18 +318,12 @@ class Library:
             for r in rows
         }
 
-    def record_inputs(self, eid: str, digest: str) -> None:
-        """Remember the inputs hash of episode ``eid``, just published."""
-        with self._db() as conn:
-            conn.execute(_INPUTS_SCHEMA)
-            conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)", (eid, digest))
-
     def episode_inputs(self, eid: str) -> str | None:
         """The inputs hash episode ``eid`` was last published from, if any."""
         if not self.state_path.exists():
             return None
         with self._db() as conn:
-            conn.execute(_INPUTS_SCHEMA)
+            conn.execute(INPUTS_SCHEMA)
             row = conn.execute(
                 "SELECT inputs_hash FROM episode_inputs WHERE episode_id = ?", (eid,)
             ).fetchone()
@@ -406,7 +334,7 @@ class Library:
         if not self.state_path.exists():
             return {}
         with self._db() as conn:
-            conn.execute(_FEED_GUIDS_SCHEMA)
+            conn.execute(FEED_GUIDS_SCHEMA)
             return dict(conn.execute("SELECT feed, guid FROM feed_guids").fetchall())
 
     def assign_feed_guid(self, feed: str, guid: str, seed_url: str) -> str:
@@ -416,7 +344,7 @@ class Library:
         podcast namespace's rule), so the first assignment wins.
         """
         with self._db() as conn:
-            conn.execute(_FEED_GUIDS_SCHEMA)
+            conn.execute(FEED_GUIDS_SCHEMA)
             conn.execute(
                 "INSERT OR IGNORE INTO feed_guids VALUES (?,?,?,?)",
                 (feed, guid, seed_url, datetime.now(UTC).isoformat()),

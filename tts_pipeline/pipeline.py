@@ -198,9 +198,7 @@ def convert_post(
     else:
         library.forget_verification(eid)  # an older check heard older audio
     # Files into place, the MP3 last, and at once the record; then the feed from the record.
-    library.promote(files, eid)
-    library.record_episode(episode)
-    library.record_inputs(eid, digest)
+    library.publish(files, episode, digest)
     publish_feed(library, config)
     return episode
 

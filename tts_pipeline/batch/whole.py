@@ -85,18 +85,18 @@ def make_episode(post: Post, config: Config, voice: VoiceProfile) -> MadeEpisode
 
 def publish_made(library: Library, config: Config, made: MadeEpisode) -> Episode:
     """Put a worker's episode in place, as ``convert_post`` does once its files are made:
-    files (the MP3 last), the record, the inputs hash, then the feeds."""
+    the files written aside, then published with the record and the inputs hash, then the
+    feeds."""
     eid = made.episode.id
-    names = sorted(made.files, key=lambda name: (name.endswith(".mp3"), name))
-    for name in names:
+    staged = library.staging()
+    staged.prepare()
+    for name in made.files:
         if Path(name).name != name or not name.startswith(f"{eid}."):
             raise SynthesisError(f"episode {eid}: a worker sent an unexpected file {name!r}")
-        atomic_write_bytes(library.episodes_dir / name, made.files[name])
+        atomic_write_bytes(staged.episodes_dir / name, made.files[name])
     episode = replace(made.episode, mp3=library.mp3_path(eid), script_txt=library.script_path(eid))
     library.forget_verification(eid)
-    library.record_episode(episode)
-    if made.inputs:
-        library.record_inputs(eid, made.inputs)
+    library.publish(staged, episode, made.inputs)
     publish_feed(library, config)
     return episode
 

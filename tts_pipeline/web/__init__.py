@@ -16,7 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from tts_pipeline.library import EpisodeRecord
+from tts_pipeline.records import EpisodeRecord
 from tts_pipeline.sidecars import (
     Chapter,
     Cue,

@@ -101,21 +101,14 @@ class Library:
         """Rename the files in (each an atomic rename within the library), then record them
         and drop the pending note in one transaction. Safe to repeat, or to race with another
         run finishing the same note: a file already moved is skipped."""
-        moves = [
-            (staged.script_path, self.script_path),
-            (staged.vtt_path, self.vtt_path),
-            (staged.chapters_path, self.chapters_path),
-            (staged.verify_report_path, self.verify_report_path),
-            (staged.mp3_path, self.mp3_path),
-        ]
-        for source, target in moves:
+        for source, target in zip(staged.episode_files(eid), self.episode_files(eid), strict=True):
             try:
-                os.replace(source(eid), target(eid))
+                os.replace(source, target)
             except FileNotFoundError:
                 continue  # not made (no verification), or moved already
             except OSError as exc:
                 raise LibraryError(
-                    f"cannot move {source(eid)} into {self.episodes_dir}: {exc.strerror}"
+                    f"cannot move {source} into {self.episodes_dir}: {exc.strerror}"
                 ) from exc
         with self._db() as conn:
             conn.execute(PENDING_SCHEMA)
@@ -211,6 +204,16 @@ class Library:
     def verify_report_path(self, eid: str) -> Path:
         """The speech recogniser's report: every chunk's transcript and score."""
         return self.episodes_dir / f"{eid}.verify.json"
+
+    def episode_files(self, eid: str) -> list[Path]:
+        """Every file episode ``eid`` may have here, the MP3 last."""
+        return [
+            self.script_path(eid),
+            self.vtt_path(eid),
+            self.chapters_path(eid),
+            self.verify_report_path(eid),
+            self.mp3_path(eid),
+        ]
 
     def prepare(self) -> None:
         """Create the folders, or fail with one clear line if the library is unusable.

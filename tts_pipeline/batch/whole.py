@@ -90,8 +90,9 @@ def publish_made(library: Library, config: Config, made: MadeEpisode) -> Episode
     eid = made.episode.id
     staged = library.staging()
     staged.prepare()
+    known = {path.name for path in staged.episode_files(eid)}
     for name in made.files:
-        if Path(name).name != name or not name.startswith(f"{eid}."):
+        if name not in known:
             raise SynthesisError(f"episode {eid}: a worker sent an unexpected file {name!r}")
         atomic_write_bytes(staged.episodes_dir / name, made.files[name])
     episode = replace(made.episode, mp3=library.mp3_path(eid), script_txt=library.script_path(eid))

@@ -90,40 +90,57 @@ def _select(conn: sqlite3.Connection, table: str, columns: str) -> list[tuple[An
     return conn.execute(f"SELECT {columns} FROM {table}").fetchall() if exists else []
 
 
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_size, found.st_ino, found.st_mtime_ns
+
+
 def assert_library_sound(
-    library: Path, *, episodes: int | None = None, feed_may_lag: bool = False
+    library: Path, *, episodes: int | None = None, after_kill: bool = False
 ) -> list[str]:
     """The library is consistent; return the recorded episode ids.
 
     - the state database passes ``PRAGMA integrity_check`` and every recorded episode's MP3
       exists with the recorded size (a database killed before its schema records none);
-    - no MP3 under a final name lacks its record (a half-made episode would), but for one
-      noted as pending (a kill between its move and its record; the next run records it),
-      whose recorded size may also still be the old MP3's;
+    - no MP3 under a final name lacks its record (a half-made episode would);
     - feed.xml, if present, is well-formed, lists each recorded episode once, and nothing else;
-      with ``feed_may_lag`` (right after a kill) it may still miss the episodes recorded last,
-      which the next run renders;
+    - ``after_kill`` (right after a kill) allows what the next run finishes: feed.xml may still
+      miss the episodes recorded last, and an episode noted as pending (killed between its
+      files' move and its record) may be unrecorded, or recorded with the older MP3's size,
+      if the noted MP3 is still waiting or already in place; without it, nothing is pending;
     - nothing was written outside ``library`` by a hostile title (checked by the callers).
     """
     ids: list[str] = []
-    pending: set[str] = set()
+    rows: list[tuple[Any, ...]] = []
+    notes: list[tuple[Any, ...]] = []
     state = library / "state.sqlite3"
     if state.exists():
         with sqlite3.connect(state) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
             rows = _select(conn, "episodes", "id, mp3, size_bytes")
-            pending = {eid for (eid,) in _select(conn, "pending_episodes", "id")}
+            columns = "id, folder, mp3_size, mp3_inode, mp3_mtime_ns"
+            notes = _select(conn, "pending_episodes", columns)
         conn.close()
-        for eid, mp3, size in rows:
-            path = library / "episodes" / mp3
-            assert path.is_file(), (eid, mp3)
-            assert path.stat().st_size == size or eid in pending, (eid, mp3)
-            ids.append(eid)
+    assert after_kill or not notes, f"publications left pending: {notes}"
+    # A note the next run finishes: its MP3 (same size, inode and mtime) waits or is in place.
+    finishing = set()
+    for eid, folder, *noted in notes:
+        waiting, placed = (library / where / f"{eid}.mp3" for where in (folder, "episodes"))
+        if tuple(noted) in (_identity(waiting), _identity(placed)):
+            finishing.add(eid)
+    for eid, mp3, size in rows:
+        path = library / "episodes" / mp3
+        assert path.is_file(), (eid, mp3)
+        assert path.stat().st_size == size or eid in finishing, (eid, mp3)
+        ids.append(eid)
     assert len(ids) == len(set(ids)), ids
     episodes_dir = library / "episodes"
     if episodes_dir.is_dir():
         for mp3 in episodes_dir.glob("*.mp3"):
-            known = mp3.stem in ids or mp3.stem in pending  # the next run records a pending one
+            known = mp3.stem in ids or mp3.stem in finishing
             assert known, f"{mp3.name} is under a final name but not recorded"
     feed = library / "feed.xml"
     if feed.exists():
@@ -131,12 +148,12 @@ def assert_library_sound(
         ET.fromstring(raw)  # well-formed XML
         parsed = feedparser.parse(raw)
         assert not parsed.bozo, parsed.bozo_exception
-        assert len(parsed.entries) <= len(ids) if feed_may_lag else len(parsed.entries) == len(ids)
+        assert len(parsed.entries) <= len(ids) if after_kill else len(parsed.entries) == len(ids)
         guids = [e.get("id") for e in parsed.entries]
         assert len(guids) == len(set(guids))
         assert set(guids) <= set(ids), "the feed lists an episode the state does not record"
     else:
-        assert feed_may_lag or not ids, "episodes recorded but no feed.xml"
+        assert after_kill or not ids, "episodes recorded but no feed.xml"
     if episodes is not None:
         assert len(ids) == episodes, ids
     return ids

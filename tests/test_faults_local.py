@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import json
 import os
 import random
 import signal
@@ -31,7 +30,7 @@ from faultkit import (
 )
 from watch_forum import feed_guids
 
-from tts_pipeline import pipeline, records
+from tts_pipeline import pipeline
 from tts_pipeline.cli import main as cli_main
 from tts_pipeline.library import Library
 from tts_pipeline.sample.forum_server import ForumServer
@@ -177,7 +176,7 @@ def test_sigkill_at_random_points_then_rerun(forum: ForumServer, tmp_path: Path)
             os.killpg(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait()
-        assert_library_sound(library, feed_may_lag=True)  # consistent after every kill
+        assert_library_sound(library, after_kill=True)  # consistent after every kill
     assert kills >= 3
     # A killed run cannot remove its temporary files; a later run sweeps those a day old.
     stale = time.time() - 2 * 24 * 3600
@@ -356,70 +355,113 @@ def _kill_after_moving(moved: Path) -> Callable[[StrPath, StrPath], None]:
     return replace
 
 
+def _convert_argv(forum: ForumServer, tmp_path: Path, post_id: str) -> list[str]:
+    options = ["--config", str(tmp_path / "tts-pipeline.toml"), "--library", str(tmp_path / "lib")]
+    return ["convert", post_url(forum, post_id), *options, "--jobs", "1", "-q"]
+
+
+def _killed_publishing(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], after: Path
+) -> os.stat_result:
+    """Run ``argv`` in-process, killed right after its publication renames a file to
+    ``after``; return the stat of the MP3 it made (waiting in staging, or moved)."""
+    with monkeypatch.context() as patch:
+        patch.setattr("tts_pipeline.library.os.replace", _kill_after_moving(after))
+        with pytest.raises(SystemExit, match="killed after the move"):
+            cli_main(argv)
+    library = Library(after.parents[1])
+    name = f"{after.name.split('.')[0]}.mp3"
+    placed, waiting = library.episodes_dir / name, library.staging().episodes_dir / name
+    return (waiting if waiting.exists() else placed).stat()
+
+
+@pytest.mark.parametrize("after", ["mp3", "vtt"])
 def test_a_run_killed_between_the_move_and_the_record_is_finished_by_the_next(
-    forum: ForumServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    forum: ForumServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: str
 ) -> None:
-    """The MP3 is renamed into episodes/ right before its record is written; a kill in between
-    leaves an MP3 the state notes as pending, and the next run (for any post) records it
-    as it was made, without making it again. The same for a re-made episode replacing an
-    older one, whose record still holds the older MP3's size until then."""
+    """Files move into episodes/ (the MP3 last) right before the record; a kill in between
+    (after the MP3, or after a side file with the MP3 still waiting) leaves a note, and the
+    next run, for any post, puts in place and records the episode as it was made, without
+    making it again. The same for a re-made episode replacing an older one, whose record holds
+    the older MP3's size until then; a long-running process (a watch loop) finishes a note
+    left while it runs."""
     write_config(tmp_path, forum)
     lib = tmp_path / "lib"
-
-    def argv(post_id: str) -> list[str]:
-        options = ["--config", str(tmp_path / "tts-pipeline.toml"), "--library", str(lib)]
-        return ["convert", post_url(forum, post_id), *options, "--jobs", "1", "-q"]
-
     mp3 = lib / "episodes" / f"{IDS[0]}.mp3"
-    with monkeypatch.context() as patch:
-        patch.setattr("tts_pipeline.library.os.replace", _kill_after_moving(mp3))
-        with pytest.raises(SystemExit, match="killed after the move"):
-            cli_main(argv(IDS[0]))
-    made = mp3.stat()
-    assert assert_library_sound(lib, feed_may_lag=True) == []  # pending: not yet recorded
-    assert not (lib / "feed.xml").exists()
-    assert cli_main(argv(IDS[1])) == 0  # another post's run finishes the first
+    killed_after = lib / "episodes" / f"{IDS[0]}.{after}"
+    made = _killed_publishing(monkeypatch, _convert_argv(forum, tmp_path, IDS[0]), killed_after)
+    assert mp3.exists() == (after == "mp3")
+    assert assert_library_sound(lib, after_kill=True) == []  # pending: not yet recorded
+    assert cli_main(_convert_argv(forum, tmp_path, IDS[1])) == 0  # finishes the first
     assert sorted(assert_library_sound(lib, episodes=2)) == sorted(IDS[:2])
     assert sorted(feed_guids(lib / "feed.xml")) == sorted(IDS[:2])
     assert (mp3.stat().st_ino, mp3.stat().st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
-    assert cli_main(argv(IDS[0])) == 0  # and its inputs were recorded: nothing to do
+    assert cli_main(_convert_argv(forum, tmp_path, IDS[0])) == 0  # inputs recorded: no work
     assert mp3.stat().st_ino == made.st_ino
 
-    # The post is edited and made again: the new MP3 replaces the old one, the kill comes
-    # before the record, and the next run records the new one's size.
+    watching = Library(lib)
+    watching.prepare()
     forum.posts[IDS[0]] = forum_post(IDS[0], title="Harbour Lights, Revised")
-    with monkeypatch.context() as patch:
-        patch.setattr("tts_pipeline.library.os.replace", _kill_after_moving(mp3))
-        with pytest.raises(SystemExit, match="killed after the move"):
-            cli_main(argv(IDS[0]))
-    assert mp3.stat().st_ino != made.st_ino
-    assert sorted(assert_library_sound(lib, feed_may_lag=True)) == sorted(IDS[:2])
-    before = Library(lib).episode_inputs(IDS[0])
-    assert before is not None
-    Library(lib).prepare()  # what every run does first
-    assert sorted(assert_library_sound(lib, feed_may_lag=True)) == sorted(IDS[:2])
-    assert Library(lib).episode_inputs(IDS[0]) != before
-    assert cli_main(argv(IDS[0])) == 0  # nothing to make; the feed catches up
+    remade = _killed_publishing(monkeypatch, _convert_argv(forum, tmp_path, IDS[0]), killed_after)
+    assert remade.st_ino != made.st_ino
+    assert sorted(assert_library_sound(lib, after_kill=True)) == sorted(IDS[:2])
+    before = watching.episode_inputs(IDS[0])
+    watching.prepare()  # its next pass
+    assert sorted(assert_library_sound(lib, after_kill=True)) == sorted(IDS[:2])  # feed lags
+    assert mp3.stat().st_ino == remade.st_ino
+    assert watching.episode_inputs(IDS[0]) not in (None, before)
+    assert "Revised" in (lib / "episodes" / f"{IDS[0]}.txt").read_text()
+    assert cli_main(_convert_argv(forum, tmp_path, IDS[0])) == 0  # no work; the feed catches up
+    assert sorted(assert_library_sound(lib, episodes=2)) == sorted(IDS[:2])
+    assert mp3.stat().st_ino == remade.st_ino
+
+
+def test_a_publication_overtaken_by_a_newer_make_is_dropped_and_made_again(
+    forum: ForumServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note whose MP3 is neither waiting nor in place as noted (made again since, or removed
+    by hand) is dropped, never recorded over the wrong audio; its side files may have moved in
+    without it, so the episode's inputs are forgotten and the next conversion makes it again,
+    even when the post is back to what the older episode was made from."""
+    write_config(tmp_path, forum)
+    lib = tmp_path / "lib"
+    original = forum.posts[IDS[0]]
+    assert cli_main(_convert_argv(forum, tmp_path, IDS[0])) == 0
+    mp3 = lib / "episodes" / f"{IDS[0]}.mp3"
+    first = mp3.stat()
+    forum.posts[IDS[0]] = forum_post(IDS[0], title="Harbour Lights, Revised")
+    vtt = lib / "episodes" / f"{IDS[0]}.vtt"
+    _killed_publishing(monkeypatch, _convert_argv(forum, tmp_path, IDS[0]), vtt)
+    assert "Revised" in vtt.read_text()  # a side file of the new make moved in; its MP3 did not
+    staged = Library(lib).staging().mp3_path(IDS[0])
+    other = staged.with_name("other.mp3")
+    other.write_bytes(staged.read_bytes())
+    os.replace(other, staged)  # another make since: same bytes, another file
+    assert cli_main(_convert_argv(forum, tmp_path, IDS[1])) == 0
+    assert sorted(assert_library_sound(lib, episodes=2)) == sorted(IDS[:2])  # note dropped
+    assert mp3.stat().st_ino == first.st_ino  # the older episode stays, as recorded
+    assert Library(lib).episode_inputs(IDS[0]) is None
+    forum.posts[IDS[0]] = original  # its inputs match the older episode's again...
+    assert cli_main(_convert_argv(forum, tmp_path, IDS[0])) == 0
+    assert mp3.stat().st_ino != first.st_ino  # ...yet it is made again, side files and all
+    assert "Revised" not in vtt.read_text()
     assert sorted(assert_library_sound(lib, episodes=2)) == sorted(IDS[:2])
 
 
-def test_a_pending_publication_whose_files_are_gone_is_dropped(tmp_path: Path) -> None:
-    """A note whose MP3 is neither waiting nor published (its folder removed by hand) cannot be
-    finished: it is dropped, and nothing is recorded."""
-    library = Library(tmp_path / "lib")
-    library.prepare()
-    with sqlite3.connect(library.state_path) as conn:
-        conn.execute(records.PENDING_SCHEMA)
-        row = [IDS[0], IDS[0], "AF", "t", "t", "a", "u", "2026-11-26T00:00:00+00:00", "d"]
-        row += [f"{IDS[0]}.mp3", 1234, 1.0, -16.0, -1.0, "2026-11-26T00:00:00+00:00"]
-        note = (IDS[0], "cache/staging", json.dumps(row), None)
-        conn.execute("INSERT INTO pending_episodes VALUES (?,?,?,?)", note)
-    conn.close()
-    Library(library.root).prepare()
-    with sqlite3.connect(library.state_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM pending_episodes").fetchone() == (0,)
-    conn.close()
-    assert library.episodes() == []
+def test_an_older_makes_verification_report_is_not_published_with_a_new_episode(
+    forum: ForumServer, tmp_path: Path
+) -> None:
+    """A killed verifying run can leave its report where episodes are made; a later run
+    without verification clears it before making the episode there."""
+    write_config(tmp_path, forum)
+    lib = tmp_path / "lib"
+    stale = Library(lib).staging().verify_report_path(IDS[0])
+    stale.parent.mkdir(parents=True)
+    stale.write_text('{"chunks": []}')
+    assert cli_main(_convert_argv(forum, tmp_path, IDS[0])) == 0
+    assert assert_library_sound(lib, episodes=1) == [IDS[0]]
+    assert not stale.exists()
+    assert not Library(lib).verify_report_path(IDS[0]).exists()
 
 
 def test_a_run_killed_between_record_and_feed_is_completed_by_the_next(
@@ -447,7 +489,7 @@ def test_a_run_killed_between_record_and_feed_is_completed_by_the_next(
             assert cli_main(argv(post_id)) == 0  # nothing to convert, but the feed catches up
             assert assert_library_sound(lib, episodes=1) == [IDS[0]]
     assert feed_guids(lib / "feed.xml") == [IDS[0]]
-    assert sorted(assert_library_sound(lib, feed_may_lag=True)) == sorted(IDS[:2])
+    assert sorted(assert_library_sound(lib, after_kill=True)) == sorted(IDS[:2])
     assert cli_main(argv(IDS[1])) == 0
     assert sorted(assert_library_sound(lib, episodes=2)) == sorted(IDS[:2])
     before = (lib / "feed.xml").stat().st_mtime_ns

@@ -27,11 +27,12 @@ from tts_pipeline.records import (
     FEED_GUIDS_SCHEMA,
     INPUTS_SCHEMA,
     PENDING_SCHEMA,
-    SIZE_COLUMN,
     VERIFICATIONS_SCHEMA,
     EpisodeRecord,
+    PendingEpisode,
     VerificationRecord,
     episode_row,
+    file_identity,
     open_state,
 )
 from tts_pipeline.sidecars import SCRIPT_SUFFIX, chapters_path, vtt_path
@@ -43,11 +44,10 @@ EPISODES_FOLDER = "episodes"
 STALE_PART_S = 24 * 3600  # a temporary file this old belongs to a run that was killed
 
 
-def _size(path: Path) -> int | None:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return None
+def _drop_note(conn: sqlite3.Connection, note: PendingEpisode) -> None:
+    """Delete this note only: a later run may have noted the same episode again since."""
+    conn.execute(PENDING_SCHEMA)
+    conn.execute("DELETE FROM pending_episodes WHERE id = ? AND row = ?", (note.id, note.row))
 
 
 def episode_id(post: Post) -> str:
@@ -62,6 +62,11 @@ class Library:
         self.root = root
         self._episodes_folder = episodes_folder
         self._swept = False
+
+    @property
+    def episodes_folder(self) -> str:
+        """The episodes folder, relative to the library."""
+        return self._episodes_folder
 
     @property
     def episodes_dir(self) -> Path:
@@ -88,58 +93,75 @@ class Library:
         pending: a run killed between the moves and the record leaves that note, and the next
         run's :meth:`prepare` finishes the move. No MP3 stays in episodes/ without its record.
         """
-        row = episode_row(episode)
+        mp3 = staged.mp3_path(episode.id)
+        identity = file_identity(mp3)
+        if identity is None:
+            raise LibraryError(f"cannot publish episode {episode.id}: {mp3} is missing")
+        row = json.dumps(episode_row(episode))
+        note = PendingEpisode(episode.id, staged.episodes_folder, row, inputs_hash, *identity)
         with self._db() as conn:
             conn.execute(PENDING_SCHEMA)
-            conn.execute(
-                "INSERT OR REPLACE INTO pending_episodes VALUES (?,?,?,?)",
-                (episode.id, staged._episodes_folder, json.dumps(row), inputs_hash),
-            )
-        self._move_in(staged, episode.id, row, inputs_hash)
+            conn.execute("INSERT OR REPLACE INTO pending_episodes VALUES (?,?,?,?,?,?,?)", note)
+        self._move_in(staged, note.id)
+        self._record(note)
 
-    def _move_in(self, staged: Library, eid: str, row: list[object], inputs: str | None) -> None:
-        """Rename the files in (each an atomic rename within the library), then record them
-        and drop the pending note in one transaction. Safe to repeat, or to race with another
-        run finishing the same note: a file already moved is skipped."""
+    def _move_in(self, staged: Library, eid: str) -> None:
+        """Rename episode ``eid``'s files in, the MP3 last (each an atomic rename within the
+        library). A file not made (no verification) is skipped."""
         for source, target in zip(staged.episode_files(eid), self.episode_files(eid), strict=True):
             try:
                 os.replace(source, target)
             except FileNotFoundError:
-                continue  # not made (no verification), or moved already
+                continue
             except OSError as exc:
                 raise LibraryError(
                     f"cannot move {source} into {self.episodes_dir}: {exc.strerror}"
                 ) from exc
+
+    def _record(self, note: PendingEpisode) -> None:
+        """Record the noted episode and its inputs, and drop the note, in one transaction."""
+        row = json.loads(note.row)
+        marks = ",".join("?" * len(row))
         with self._db() as conn:
-            conn.execute(PENDING_SCHEMA)
-            conn.execute(INPUTS_SCHEMA)
-            conn.execute(
-                "INSERT OR REPLACE INTO episodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row
-            )
-            if inputs is not None:
-                conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)", (eid, inputs))
-            conn.execute("DELETE FROM pending_episodes WHERE id = ?", (eid,))
+            conn.execute(f"INSERT OR REPLACE INTO episodes VALUES ({marks})", row)
+            if note.inputs_hash is not None:
+                conn.execute(INPUTS_SCHEMA)
+                inputs = (note.id, note.inputs_hash)
+                conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)", inputs)
+            _drop_note(conn, note)
 
     def _finish_pending(self) -> None:
-        """Finish what a run killed inside :meth:`publish` began: its files are complete (they
-        were made before the note), so the move goes on. A note whose MP3 is in neither place
-        (or whose published MP3 is not the one noted) was overtaken, and is dropped."""
+        """Finish what a run killed inside :meth:`publish` began.
+
+        The noted MP3 still waiting: the files move in and the episode is recorded. The noted
+        MP3 already in episodes/ (so every file moved before it): it is recorded. Neither (the
+        episode was made again since, or its files removed by hand): the note is dropped, and
+        so is the episode's inputs hash, as its side files may have moved without their MP3;
+        the next conversion of the post makes it again."""
         if not self.state_path.exists():
             return
         with self._db() as conn:
             conn.execute(PENDING_SCHEMA)
-            pending = conn.execute("SELECT id, folder, row, inputs_hash FROM pending_episodes")
-            notes = pending.fetchall()
-        for eid, folder, row_json, inputs in notes:
-            row = json.loads(row_json)
-            staged = Library(self.root, episodes_folder=folder)
-            if staged.mp3_path(eid).is_file() or _size(self.mp3_path(eid)) == row[SIZE_COLUMN]:
-                log.info("finishing the publication of %s, which a killed run began", eid)
-                self._move_in(staged, eid, row, inputs)
-            else:
+            notes = [PendingEpisode(*r) for r in conn.execute("SELECT * FROM pending_episodes")]
+        for note in notes:
+            staged = Library(self.root, episodes_folder=note.folder)
+            if file_identity(staged.mp3_path(note.id)) == note.mp3_identity:
+                log.info("finishing the publication of %s, which a killed run began", note.id)
+                self._move_in(staged, note.id)
+            elif file_identity(self.mp3_path(note.id)) != note.mp3_identity:
+                log.info("dropping the publication of %s, made again since it began", note.id)
                 with self._db() as conn:
-                    conn.execute(PENDING_SCHEMA)
-                    conn.execute("DELETE FROM pending_episodes WHERE id = ?", (eid,))
+                    conn.execute(INPUTS_SCHEMA)
+                    conn.execute("DELETE FROM episode_inputs WHERE episode_id = ?", (note.id,))
+                    _drop_note(conn, note)
+                continue
+            self._record(note)
+
+    def discard(self, eid: str) -> None:
+        """Remove episode ``eid``'s files here: a made-aside folder cleared before the episode
+        is made there again, so no older file (a verification report) is published with it."""
+        for path in self.episode_files(eid):
+            path.unlink(missing_ok=True)
 
     @property
     def feeds_dir(self) -> Path:
@@ -218,17 +240,20 @@ class Library:
     def prepare(self) -> None:
         """Create the folders, or fail with one clear line if the library is unusable.
 
-        The first call also finishes the publications killed runs began (``_finish_pending``)
-        and sweeps what they left (``_sweep_stale_parts``): once per library, as the sweep
-        lists the whole chunk cache (0.13 s at 100,000 chunks), and never from a view such as
-        :meth:`staging`, whose folder the library's own sweep covers."""
+        Each call also finishes the publications killed runs began (``_finish_pending``, one
+        query when there are none), so a watch loop finishes what a killed ``convert`` left.
+        The first call sweeps what killed runs left (``_sweep_stale_parts``): once per library,
+        as the sweep lists the whole chunk cache (0.13 s at 100,000 chunks). A view such as
+        :meth:`staging` does neither: the library's own calls cover its folder."""
         try:
             for folder in (self.root, self.episodes_dir, self.cache_dir):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LibraryError(f"cannot use library folder {self.root}: {exc.strerror}") from exc
-        if self._episodes_folder == EPISODES_FOLDER and not self._swept:
-            self._finish_pending()
+        if self._episodes_folder != EPISODES_FOLDER:
+            return
+        self._finish_pending()
+        if not self._swept:
             self._sweep_stale_parts()
             self._swept = True
 

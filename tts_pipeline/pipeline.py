@@ -139,6 +139,7 @@ def convert_post(
     # published episode is never overwritten by it.
     files = library.held() if hold is not None and hold.active else library.staging()
     files.prepare()
+    files.discard(eid)  # an older make's files (a verification report) must not go with it
     atomic_write_text(files.script_path(eid), script.text())
     packaged = package_episode(
         audio,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from tts_pipeline.errors import LibraryError
 from tts_pipeline.models import Episode, Verification
@@ -107,21 +108,47 @@ class EpisodeRecord:
     true_peak_dbtp: float
 
 
-# An episode on its way into episodes/: recorded before its files move, removed in the same
-# transaction as its row goes into ``episodes``. A run killed in between leaves it here, and
+# An episode on its way into episodes/: noted before its files move, removed in the same
+# transaction as its row goes into ``episodes``. A run killed in between leaves the note, and
 # the next run's ``Library.prepare`` finishes the move. ``row`` is the ``episodes`` row as a
-# JSON list; ``folder`` is where its files wait, relative to the library.
+# JSON list; ``folder`` is where its files wait, relative to the library; the MP3's size,
+# inode and mtime (which a rename keeps) tell the noted MP3 from one made since.
 PENDING_SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending_episodes (
     id TEXT PRIMARY KEY,
     folder TEXT NOT NULL,
     row TEXT NOT NULL,
-    inputs_hash TEXT
+    inputs_hash TEXT,
+    mp3_size INTEGER NOT NULL,
+    mp3_inode INTEGER NOT NULL,
+    mp3_mtime_ns INTEGER NOT NULL
 )
 """
 
 
-SIZE_COLUMN = 10  # size_bytes' place in an episodes row
+class PendingEpisode(NamedTuple):
+    """A ``pending_episodes`` row."""
+
+    id: str
+    folder: str
+    row: str
+    inputs_hash: str | None
+    mp3_size: int
+    mp3_inode: int
+    mp3_mtime_ns: int
+
+    @property
+    def mp3_identity(self) -> tuple[int, int, int]:
+        return self.mp3_size, self.mp3_inode, self.mp3_mtime_ns
+
+
+def file_identity(path: Path) -> tuple[int, int, int] | None:
+    """A file's size, inode and mtime (kept by a rename), or None if it is not there."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_size, found.st_ino, found.st_mtime_ns
 
 
 def episode_row(episode: Episode) -> list[object]:

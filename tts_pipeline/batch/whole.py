@@ -90,6 +90,7 @@ def publish_made(library: Library, config: Config, made: MadeEpisode) -> Episode
     eid = made.episode.id
     staged = library.staging()
     staged.prepare()
+    staged.discard(eid)  # an older make's files (a verification report) must not go with it
     known = {path.name for path in staged.episode_files(eid)}
     for name in made.files:
         if name not in known:

@@ -16,6 +16,7 @@ from typing import Any
 import feedparser
 from clirun import run_cli
 
+from tts_pipeline.records import file_identity
 from tts_pipeline.sample.forum_server import ForumServer
 
 # Short enough that a successful conversion takes a few seconds with espeak-ng.
@@ -90,14 +91,6 @@ def _select(conn: sqlite3.Connection, table: str, columns: str) -> list[tuple[An
     return conn.execute(f"SELECT {columns} FROM {table}").fetchall() if exists else []
 
 
-def _identity(path: Path) -> tuple[int, int, int] | None:
-    try:
-        found = path.stat()
-    except OSError:
-        return None
-    return found.st_size, found.st_ino, found.st_mtime_ns
-
-
 def assert_library_sound(
     library: Path, *, episodes: int | None = None, after_kill: bool = False
 ) -> list[str]:
@@ -129,7 +122,7 @@ def assert_library_sound(
     finishing = set()
     for eid, folder, *noted in notes:
         waiting, placed = (library / where / f"{eid}.mp3" for where in (folder, "episodes"))
-        if tuple(noted) in (_identity(waiting), _identity(placed)):
+        if tuple(noted) in (file_identity(waiting), file_identity(placed)):
             finishing.add(eid)
     for eid, mp3, size in rows:
         path = library / "episodes" / mp3

@@ -132,8 +132,10 @@ def post_rows(library: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def partial_files(library: Path) -> list[Path]:
-    """Temporary files outside the chunk cache (where a killed worker may leave one)."""
-    return [p for p in library.rglob("*.part") if "cache" not in p.relative_to(library).parts]
+    """Temporary files outside the chunk and segment caches (where a killed worker may leave
+    one, swept a day later): none may be left where episodes are written."""
+    caches = {library / "cache" / "chunks", library / "cache" / "segments"}
+    return [p for p in library.rglob("*.part") if not caches & set(p.parents)]
 
 
 def fetched_ids(server: ForumServer, since: int = 0) -> list[str]:

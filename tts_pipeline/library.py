@@ -267,8 +267,7 @@ class Library:
         """
         cutoff = time.time() - STALE_PART_S
         caches = [*self.cache_dir.glob("chunks/*/"), *self.cache_dir.glob("segments/*/")]
-        aside = {self.staging().episodes_dir, self.held().episodes_dir} - {self.episodes_dir}
-        folders = (self.root, self.episodes_dir, self.feeds_dir, self.previews_dir, *aside)
+        folders = (self.root, *self._episode_folders(), self.feeds_dir, self.previews_dir)
         for folder in (*folders, *caches):
             for part in folder.glob(".*.part"):
                 with contextlib.suppress(OSError):  # gone already, or not ours to remove
@@ -285,6 +284,18 @@ class Library:
                             shutil.rmtree(leftover, ignore_errors=True)
                         else:
                             leftover.unlink()
+
+    def _episode_folders(self) -> tuple[Path, Path, Path]:
+        """Where episode files are written: episodes/ and the two folders made aside."""
+        return self.episodes_dir, self.staging().episodes_dir, self.held().episodes_dir
+
+    def remove_partial_files(self, eid: str) -> None:
+        """Temporary files a killed run left for episode ``eid`` where episode files are
+        written (never under a final name); call only when no other run is making it."""
+        for folder in self._episode_folders():
+            for leftover in folder.glob(f".{eid}.*.part"):
+                log.info("removing %s, left by an interrupted conversion", leftover)
+                leftover.unlink(missing_ok=True)
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return open_state(self.state_path, EPISODES_SCHEMA)

@@ -323,7 +323,7 @@ class Watcher:
     def start_row(self, row: PostRow) -> None:
         """Claim ``row`` (counts an attempt) and remove what a killed attempt left."""
         self.state.start(row, self.clock())
-        self._remove_partial_files(row.episode_id)
+        self.library.remove_partial_files(row.episode_id)
 
     def fetch_row(self, site: ForumSite, row: PostRow) -> Post:
         return fetch_forummagnum(PostRef(site, row.post_id, row.url), self.http)
@@ -384,12 +384,6 @@ class Watcher:
         self.state.fail(row, error, f"attempt {attempts} failed; will retry", retry_at, now)
         if report is not None:
             report.failed.append(outcome)
-
-    def _remove_partial_files(self, eid: str) -> None:
-        """Temporary files a killed run left for this episode (never under a final name)."""
-        for leftover in self.library.episodes_dir.glob(f".{eid}.*.part"):
-            log.info("removing %s, left by an interrupted conversion", leftover)
-            leftover.unlink(missing_ok=True)
 
 
 def run_forever(

@@ -23,11 +23,7 @@ from pathlib import Path
 from tts_pipeline.errors import LibraryError
 from tts_pipeline.models import Episode, Post, Verification
 from tts_pipeline.records import (
-    EPISODES_SCHEMA,
-    FEED_GUIDS_SCHEMA,
-    INPUTS_SCHEMA,
-    PENDING_SCHEMA,
-    VERIFICATIONS_SCHEMA,
+    LIBRARY_SCHEMA,
     EpisodeRecord,
     PendingEpisode,
     VerificationRecord,
@@ -46,7 +42,6 @@ STALE_PART_S = 24 * 3600  # a temporary file this old belongs to a run that was 
 
 def _drop_note(conn: sqlite3.Connection, note: PendingEpisode) -> None:
     """Delete this note only: a later run may have noted the same episode again since."""
-    conn.execute(PENDING_SCHEMA)
     conn.execute("DELETE FROM pending_episodes WHERE id = ? AND row = ?", (note.id, note.row))
 
 
@@ -100,7 +95,6 @@ class Library:
         row = json.dumps(episode_row(episode))
         note = PendingEpisode(episode.id, staged.episodes_folder, row, inputs_hash, *identity)
         with self._db() as conn:
-            conn.execute(PENDING_SCHEMA)
             conn.execute("INSERT OR REPLACE INTO pending_episodes VALUES (?,?,?,?,?,?,?)", note)
         self._move_in(staged, note.id)
         self._record(note)
@@ -125,7 +119,6 @@ class Library:
         with self._db() as conn:
             conn.execute(f"INSERT OR REPLACE INTO episodes VALUES ({marks})", row)
             if note.inputs_hash is not None:
-                conn.execute(INPUTS_SCHEMA)
                 inputs = (note.id, note.inputs_hash)
                 conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)", inputs)
             _drop_note(conn, note)
@@ -141,7 +134,6 @@ class Library:
         if not self.state_path.exists():
             return
         with self._db() as conn:
-            conn.execute(PENDING_SCHEMA)
             notes = [PendingEpisode(*r) for r in conn.execute("SELECT * FROM pending_episodes")]
         for note in notes:
             staged = Library(self.root, episodes_folder=note.folder)
@@ -151,7 +143,6 @@ class Library:
             elif file_identity(self.mp3_path(note.id)) != note.mp3_identity:
                 log.info("dropping the publication of %s, made again since it began", note.id)
                 with self._db() as conn:
-                    conn.execute(INPUTS_SCHEMA)
                     conn.execute("DELETE FROM episode_inputs WHERE episode_id = ?", (note.id,))
                     _drop_note(conn, note)
                 continue
@@ -298,7 +289,7 @@ class Library:
                 leftover.unlink(missing_ok=True)
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return open_state(self.state_path, EPISODES_SCHEMA)
+        return open_state(self.state_path, LIBRARY_SCHEMA)
 
     def record_verification(
         self, eid: str, verification: Verification, *, held_back: str = ""
@@ -317,7 +308,6 @@ class Library:
             datetime.now(UTC).isoformat(),
         )
         with self._db() as conn:
-            conn.execute(VERIFICATIONS_SCHEMA)
             conn.execute("INSERT OR REPLACE INTO verifications VALUES (?,?,?,?,?,?,?,?,?,?)", row)
 
     def forget_verification(self, eid: str) -> None:
@@ -325,7 +315,6 @@ class Library:
         if not self.state_path.exists():
             return
         with self._db() as conn:
-            conn.execute(VERIFICATIONS_SCHEMA)
             conn.execute("DELETE FROM verifications WHERE episode_id = ?", (eid,))
         self.verify_report_path(eid).unlink(missing_ok=True)
 
@@ -334,7 +323,6 @@ class Library:
         if not self.state_path.exists():
             return {}
         with self._db() as conn:
-            conn.execute(VERIFICATIONS_SCHEMA)
             rows = conn.execute(
                 "SELECT episode_id, model, threshold, words, errors, flagged, retried,"
                 " held_back, verified_at FROM verifications ORDER BY verified_at, episode_id"
@@ -362,7 +350,6 @@ class Library:
         if not self.state_path.exists():
             return None
         with self._db() as conn:
-            conn.execute(INPUTS_SCHEMA)
             row = conn.execute(
                 "SELECT inputs_hash FROM episode_inputs WHERE episode_id = ?", (eid,)
             ).fetchone()
@@ -373,7 +360,6 @@ class Library:
         if not self.state_path.exists():
             return {}
         with self._db() as conn:
-            conn.execute(FEED_GUIDS_SCHEMA)
             return dict(conn.execute("SELECT feed, guid FROM feed_guids").fetchall())
 
     def assign_feed_guid(self, feed: str, guid: str, seed_url: str) -> str:
@@ -383,7 +369,6 @@ class Library:
         podcast namespace's rule), so the first assignment wins.
         """
         with self._db() as conn:
-            conn.execute(FEED_GUIDS_SCHEMA)
             conn.execute(
                 "INSERT OR IGNORE INTO feed_guids VALUES (?,?,?,?)",
                 (feed, guid, seed_url, datetime.now(UTC).isoformat()),

@@ -20,7 +20,8 @@ from tts_pipeline.models import Episode, Verification
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
-EPISODES_SCHEMA = """
+# Every table of the library's state, ensured on each connection (``open_state``).
+LIBRARY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS episodes (
     id TEXT PRIMARY KEY,
     post_id TEXT NOT NULL,
@@ -38,21 +39,17 @@ CREATE TABLE IF NOT EXISTS episodes (
     true_peak_dbtp REAL NOT NULL,
     created_at TEXT NOT NULL
 );
-"""
 
-# Each feed's podcast:guid, kept from the first time the feed was published at a public URL.
-FEED_GUIDS_SCHEMA = """
+-- Each feed's podcast:guid, kept from the first time the feed was published at a public URL.
 CREATE TABLE IF NOT EXISTS feed_guids (
     feed TEXT PRIMARY KEY,
     guid TEXT NOT NULL,
     seed_url TEXT NOT NULL,
     assigned_at TEXT NOT NULL
-)
-"""
+);
 
-# What the speech recogniser heard in each verified episode (``verify``). Kept for a held-back
-# episode too, which has no row in ``episodes``; flagged/retried are JSON lists of chunks.
-VERIFICATIONS_SCHEMA = """
+-- What the speech recogniser heard in each verified episode (``verify``). Kept for a held-back
+-- episode too, which has no row in ``episodes``; flagged/retried are JSON lists of chunks.
 CREATE TABLE IF NOT EXISTS verifications (
     episode_id TEXT PRIMARY KEY,
     model TEXT NOT NULL,
@@ -64,17 +61,29 @@ CREATE TABLE IF NOT EXISTS verifications (
     retried TEXT NOT NULL,
     held_back TEXT NOT NULL,
     verified_at TEXT NOT NULL
-)
-"""
+);
 
-
-# What each published episode was made from (``incremental.inputs_hash``), so a re-run with
-# the same inputs can do nothing.
-INPUTS_SCHEMA = """
+-- What each published episode was made from (``incremental.inputs_hash``), so a re-run with
+-- the same inputs can do nothing.
 CREATE TABLE IF NOT EXISTS episode_inputs (
     episode_id TEXT PRIMARY KEY,
     inputs_hash TEXT NOT NULL
-)
+);
+
+-- An episode on its way into episodes/: noted before its files move, removed in the same
+-- transaction as its row goes into ``episodes``. A run killed in between leaves the note, and
+-- the next run's ``Library.prepare`` finishes the move. ``row`` is the ``episodes`` row as a
+-- JSON list; ``folder`` is where its files wait, relative to the library; the MP3's size,
+-- inode and mtime (which a rename keeps) tell the noted MP3 from one made since.
+CREATE TABLE IF NOT EXISTS pending_episodes (
+    id TEXT PRIMARY KEY,
+    folder TEXT NOT NULL,
+    row TEXT NOT NULL,
+    inputs_hash TEXT,
+    mp3_size INTEGER NOT NULL,
+    mp3_inode INTEGER NOT NULL,
+    mp3_mtime_ns INTEGER NOT NULL
+);
 """
 
 
@@ -106,24 +115,6 @@ class EpisodeRecord:
     duration_s: float
     loudness_lufs: float
     true_peak_dbtp: float
-
-
-# An episode on its way into episodes/: noted before its files move, removed in the same
-# transaction as its row goes into ``episodes``. A run killed in between leaves the note, and
-# the next run's ``Library.prepare`` finishes the move. ``row`` is the ``episodes`` row as a
-# JSON list; ``folder`` is where its files wait, relative to the library; the MP3's size,
-# inode and mtime (which a rename keeps) tell the noted MP3 from one made since.
-PENDING_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending_episodes (
-    id TEXT PRIMARY KEY,
-    folder TEXT NOT NULL,
-    row TEXT NOT NULL,
-    inputs_hash TEXT,
-    mp3_size INTEGER NOT NULL,
-    mp3_inode INTEGER NOT NULL,
-    mp3_mtime_ns INTEGER NOT NULL
-)
-"""
 
 
 class PendingEpisode(NamedTuple):

@@ -322,8 +322,7 @@ def test_an_episode_reaches_the_library_only_with_its_record(
     """A crash after the MP3 is made but before the episode is recorded leaves nothing under
     episodes/: the files are made aside and moved in right before the record."""
     write_config(tmp_path, forum)
-    argv = ["convert", post_url(forum), "--config", str(tmp_path / "tts-pipeline.toml")]
-    argv += ["--library", str(tmp_path / "lib"), "--jobs", "1", "-q"]
+    argv = _convert_argv(forum, tmp_path, IDS[0])
 
     def crash(*_: object) -> None:
         raise SystemExit("killed after packaging")
@@ -473,8 +472,7 @@ def test_a_run_killed_between_record_and_feed_is_completed_by_the_next(
     lib = tmp_path / "lib"
 
     def argv(post_id: str) -> list[str]:
-        options = ["--config", str(tmp_path / "tts-pipeline.toml"), "--library", str(lib)]
-        return ["convert", post_url(forum, post_id), *options, "--jobs", "1", "-q"]
+        return _convert_argv(forum, tmp_path, post_id)
 
     def crash(*_: object, **__: object) -> None:
         raise SystemExit("killed after the record")

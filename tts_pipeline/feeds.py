@@ -233,8 +233,9 @@ def publish_feeds(library: Library, config: Config, base_url: str | None = None)
         if not cover.is_file() or cover.read_bytes() != art:
             atomic_write_bytes(cover, art)
         # feed.xml last: a run that finds it newer than the state knows every feed is too.
-        for relative, data in sorted(feeds.items(), key=lambda item: item[0] == ALL_FEED):
-            atomic_write_bytes(library.root / relative, data)
+        paths = {library.root / relative: data for relative, data in feeds.items()}
+        for path in sorted(paths, key=lambda path: path == library.feed_path):
+            atomic_write_bytes(path, paths[path])
     except OSError as exc:
         raise FeedError(f"cannot write the feeds in {library.root}: {exc}") from exc
     log.info("wrote %d feeds with %d episodes", len(feeds), len(records))

@@ -74,11 +74,10 @@ def make_episode(post: Post, config: Config, voice: VoiceProfile) -> MadeEpisode
             jobs=1,
             executor=here,
         )
-        prefix = f"{episode.id}."
         files = {
             path.name: path.read_bytes()
-            for path in library.episodes_dir.iterdir()
-            if path.name.startswith(prefix) and path.is_file()
+            for path in library.episode_files(episode.id)
+            if path.is_file()
         }
         return MadeEpisode(episode, files, library.episode_inputs(episode.id))
 

@@ -235,7 +235,7 @@ def package_episode(
                 gain, ceiling = plan_gain(
                     sample[0], before_lufs=before, duration_s=sample[1],
                     target_lufs=wav_target, peak_dbtp=wav_ceiling,
-                    sample_rate=audio[0].sample_rate,
+                    source_rate=timeline.sample_rate,
                 )  # fmt: skip
             log.debug("gain %+.2f dB, ceiling %.2f dBTP (%.1f LUFS before)", gain, ceiling, before)
             settings_for = functools.partial(

@@ -29,7 +29,6 @@ from tts_pipeline.package.ffmpeg import (
     limited_loudness,
     measure_integrated,
     measure_loudness,
-    probe,
 )
 from tts_pipeline.package.join import join_chunks
 
@@ -120,24 +119,25 @@ def plan_gain(
     peak_dbtp: float,
     tolerance_lu: float = 0.2,
     max_passes: int = 4,
-    sample_rate: int = 0,
+    source_rate: int,
 ) -> tuple[float, float]:
     """The (gain dB, limiter ceiling dBTP) that bring ``src_wav`` to ``target_lufs``.
 
     Like :func:`normalise` but nothing is written: each trial is metered on a sample of the
     audio (see ``limited_loudness``), so the search costs a few seconds whatever the length,
     and the caller applies the result in the same ffmpeg run that encodes the MP3.
-    ``sample_rate`` is ``src_wav``'s, when the caller knows it (else it is probed, once).
+    ``source_rate`` is ``src_wav``'s sample rate (the caller knows it: no probe per trial).
     """
     if before_lufs <= SILENCE_LUFS + 1.0:
         raise PackagingError(f"{src_wav} is silent; nothing to normalise", path=str(src_wav))
     every = max(1, int(duration_s // _FULL_SEARCH_S))
-    rate = sample_rate or probe(src_wav).sample_rate
     gain = target_lufs - before_lufs
     ceiling = peak_dbtp - _LIMITER_MARGIN_DB
     previous: tuple[float, float] | None = None
     for n in range(1, max_passes + 1):
-        lufs = limited_loudness(src_wav, gain, ceiling, sample_every_s=every, source_rate=rate)
+        lufs = limited_loudness(
+            src_wav, gain, ceiling, source_rate=source_rate, sample_every_s=every
+        )
         error = target_lufs - lufs
         log.debug("trial %d: gain %+.2f dB (1 s in %d) -> %.1f LUFS", n, gain, every, lufs)
         if abs(error) <= tolerance_lu + 1e-6:

@@ -6,7 +6,8 @@ the chunk cache cannot dedupe them, and runs the real CLI on each in a fresh lib
 Prints one line per figure:
 
 1. floor (first size only): the pipeline's wall time against the engine alone (the spawn
-   pool synthesising the same chunks on the same cores into an empty cache) and ffmpeg alone
+   pool synthesising the same chunks on the same cores into an empty cache, its workers
+   measuring each chunk's loudness as they write it, as in the pipeline) and ffmpeg alone
    (encoding the joined audio to the same MP3), measured right before it in the same run,
    and the CPU seconds of each (which a machine shared with other work changes less);
 2. peak memory of the CLI's process tree at each size: RSS summed over the processes (the

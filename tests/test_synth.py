@@ -200,32 +200,39 @@ def test_runner_errors(tmp_path: Path, voice: VoiceProfile) -> None:
         synthesize_chunks(make_chunks(["Fine."]), bad, tmp_path, jobs=1)
 
 
-def test_main_process_never_starts_pyttsx3(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", ["spawn workers", "batch pool"])
+def test_main_process_never_starts_pyttsx3(tmp_path: Path, pool: str) -> None:
     # The pipeline may fork later; pyttsx3 started in this process would hang the children
-    # (bug #7). A fresh interpreter shows what synthesize_chunks itself imports.
+    # (bug #7). A fresh interpreter shows what synthesize_chunks itself imports, with its own
+    # workers and with a batch's pool (the path remote workers take).
     script = (
-        "import sys\n"
+        "import contextlib, sys\n"
         "from pathlib import Path\n"
         "from tts_pipeline.models import Chunk\n"
+        "from tts_pipeline.synth.batch_pool import local_pool\n"
+        "from tts_pipeline.synth.chunkstats import sidecar_path\n"
         "from tts_pipeline.synth.runner import synthesize_chunks\n"
         "from tts_pipeline.synth.voices import load_voice\n"
         "if __name__ == '__main__':\n"
-        "    audio = synthesize_chunks([Chunk(0, 'Hello there.', 0, 0)], load_voice('default'),\n"
-        "                              Path(sys.argv[1]), jobs=1)\n"
-        "    stats = audio[0].wav.with_name(audio[0].wav.stem + '.stats.json')\n"
+        "    batch = sys.argv[2] == 'batch pool'\n"
+        "    with local_pool(1) if batch else contextlib.nullcontext() as executor:\n"
+        "        audio = synthesize_chunks([Chunk(0, 'Hello there.', 0, 0)],\n"
+        "                                  load_voice('default'), Path(sys.argv[1]), jobs=1,\n"
+        "                                  executor=executor)\n"
         "    from multiprocessing import resource_tracker as rt\n"
+        "    stopped = batch or rt._resource_tracker._fd is None\n"
         "    print(audio[0].frames > 0, 'pyttsx3' in sys.modules, 'numpy' in sys.modules,\n"
-        "          stats.is_file(), rt._resource_tracker._fd is None)\n"
+        "          sidecar_path(audio[0].wav).is_file(), stopped)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)],
+        [sys.executable, "-c", script, str(tmp_path), pool],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    # Nor numpy: the worker measured the chunk and wrote its statistics beside it. And the
-    # resource tracker the pool started is gone, with no leaked-semaphore warning.
+    # Nor numpy: the worker measured the chunk, and its statistics were written beside it.
+    # And the resource tracker its own pool started is gone, with no leaked-semaphore warning.
     assert done.stdout == "True False False True True\n"  # and nothing else reached stdout
     assert done.stderr == ""
 

@@ -14,7 +14,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -23,7 +22,7 @@ from typing import ParamSpec, TypeVar
 
 from tts_pipeline.executors import RemoteExecutor
 from tts_pipeline.synth.remote import share_cores
-from tts_pipeline.synth.runner import _die_with_parent, _stop_workers
+from tts_pipeline.synth.runner import _stop_workers, start_worker_process
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +83,7 @@ def local_pool(jobs: int) -> Iterator[RemoteExecutor]:
 
 
 def _init_worker(parent: int, threads: int) -> None:
-    """Dies with its parent; prints nothing (pyttsx3 prints on every save, which would reach
-    ``--json`` output; fd 1 too, for C code); engines get a share of the cores."""
-    _die_with_parent(parent)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+    """A synthesis worker (see ``start_worker_process``) whose engines get a share of the
+    cores."""
+    start_worker_process(parent)
     share_cores(threads)

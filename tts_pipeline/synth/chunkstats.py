@@ -12,9 +12,10 @@ LU): the pauses between chunks are digital silence and gated out anyway. Pauses 
 chunk reproduce ffmpeg's ``silencedetect=noise=-40dB:duration=0.05``: runs of samples below
 the noise amplitude at least 50 ms long, in frames instead of printed seconds.
 
-A chunk is measured where it is made: the synthesis worker that writes a cache entry writes
-its statistics too (``record_stats``), so measuring overlaps the synthesis of later chunks and
-the packaging process never needs numpy. A chunk without statistics is measured when asked.
+A chunk is measured where it is made: the synthesis worker that speaks it (in the local pool
+or a remote one) measures it (``try_measure``), so measuring overlaps the synthesis of later
+chunks, and its statistics are kept beside the cache entry (``save_stats``). A chunk without
+statistics is measured when asked, loading numpy in that process.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def _blocks(pcm: Any, rate: int) -> list[float]:
 
 def _numpy() -> Any:
     # Imported when a chunk is first measured, not with the package: a run with nothing to
-    # measure (an unchanged episode, or the CLI's synthesis workers) never loads it.
+    # measure (an unchanged episode) never loads it.
     import numpy
 
     return numpy
@@ -215,20 +216,22 @@ def chunk_stats(wav: Path, frames: int) -> ChunkStats:
     if stats.frames != frames:
         raise PackagingError(f"{wav} holds {stats.frames} frames, expected {frames}", path=str(wav))
     if cacheable:
-        _save(wav, stats)
+        save_stats(wav, stats)
     return stats
 
 
-def record_stats(wav: Path, samples: bytes, rate: int) -> None:
-    """Measure a cache entry's audio (``samples``, just written to ``wav``) and keep the
-    statistics beside it. A failure only costs a measurement later: it is logged, not raised."""
+def try_measure(samples: bytes, rate: int, what: str) -> ChunkStats | None:
+    """Measure mono s16le ``samples``, or log why not: a failure only costs measuring the
+    chunk later, when it is packaged."""
     try:
-        _save(wav, measure_pcm(samples, rate))
-    except (PackagingError, ValueError) as exc:
-        log.warning("cannot measure %s: %s", wav, exc)
+        return measure_pcm(samples, rate)
+    except ValueError as exc:
+        log.warning("cannot measure %s: %s", what, exc)
+        return None
 
 
-def _save(wav: Path, stats: ChunkStats) -> None:
+def save_stats(wav: Path, stats: ChunkStats) -> None:
+    """Keep ``stats`` beside the content-addressed chunk ``wav``."""
     record = {
         "schema": STATS_SCHEMA, "frames": stats.frames, "rate": stats.sample_rate,
         "blocks": stats.block_lufs.tolist(), "silences": stats.silences,

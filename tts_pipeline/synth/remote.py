@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from tts_pipeline.errors import SynthesisError, TTSPipelineError
 from tts_pipeline.models import VoiceProfile
+from tts_pipeline.synth.chunkstats import ChunkStats, try_measure
 from tts_pipeline.synth.engine import Engine, first_words, get_engine, set_threads
 
 # A worker thread count of 1 is the recommended set-up (`dask worker --nthreads 1`, one worker
@@ -25,6 +26,7 @@ class SpokenChunk(NamedTuple):
     key: str
     sample_rate: int
     samples: bytes  # mono s16le
+    stats: ChunkStats | None  # measured on the worker; None if that failed
 
 
 def share_cores(threads: int) -> None:
@@ -61,4 +63,5 @@ def speak_chunk(voice: VoiceProfile, key: str, index: int, text: str) -> SpokenC
             raise SynthesisError(
                 f"chunk {index} ({first_words(text)!r}): {exc}", engine=engine.name
             ) from None
-    return SpokenChunk(key, pcm.sample_rate, pcm.samples)
+    stats = try_measure(pcm.samples, pcm.sample_rate, f"chunk {index}")  # outside the lock
+    return SpokenChunk(key, pcm.sample_rate, pcm.samples, stats)

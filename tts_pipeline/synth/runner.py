@@ -42,7 +42,7 @@ from tts_pipeline.executors import RemoteExecutor, submit_bounded
 from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.memory import map_large_blocks
 from tts_pipeline.models import Chunk, ChunkAudio, Pcm, VoiceProfile
-from tts_pipeline.synth.chunkstats import record_stats
+from tts_pipeline.synth.chunkstats import ChunkStats, save_stats, try_measure
 from tts_pipeline.synth.engine import Engine, first_words, get_engine, set_threads
 from tts_pipeline.synth.remote import SpokenChunk, speak_chunk
 
@@ -211,7 +211,7 @@ def _run_remote(
             if not isinstance(spoken, SpokenChunk) or spoken.key != key or not spoken.samples:
                 raise SynthesisError(f"chunk {chunk.index}: {remote.name} returned no audio")
             pcm = Pcm(samples=spoken.samples, sample_rate=spoken.sample_rate)
-            record = _store(cache_dir, key, pcm)
+            record = _store(cache_dir, key, pcm, spoken.stats)
             del unfinished[key]
             yield record
     except TTSPipelineError:
@@ -345,15 +345,7 @@ def _init_worker(voice: VoiceProfile, threads: int = 0, parent: int = 0) -> None
     """Build this worker's one engine. Errors are kept and raised from each task, because an
     exception in a pool initializer only surfaces as an uninformative BrokenProcessPool."""
     global _worker_engine, _worker_voice, _worker_error
-    if parent:
-        _die_with_parent(parent)
-    map_large_blocks()  # audio buffers of every size, thousands of chunks: keep RSS flat
-    # Workers share the parent's stdout; nothing they print may reach `--json` output
-    # (pyttsx3 prints "Audio saved to ...", bug #11). fd 1 is redirected too, for C code.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+    start_worker_process(parent)
     try:
         engine = get_engine(voice.engine)
         if threads:
@@ -363,6 +355,20 @@ def _init_worker(voice: VoiceProfile, threads: int = 0, parent: int = 0) -> None
         _worker_error = exc
         return
     _worker_engine, _worker_voice = engine, voice
+
+
+def start_worker_process(parent: int) -> None:
+    """Set up a synthesis worker process: it dies with ``parent`` (when given), keeps its
+    memory flat, and prints nothing."""
+    if parent:
+        _die_with_parent(parent)
+    map_large_blocks()  # audio buffers of every size, thousands of chunks: keep RSS flat
+    # Workers share the parent's stdout; nothing they print may reach `--json` output
+    # (pyttsx3 prints "Audio saved to ...", bug #11). fd 1 is redirected too, for C code.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
 
 
 def _die_with_parent(parent: int) -> None:
@@ -391,16 +397,18 @@ def _synthesize_one(key: str, index: int, text: str, cache_dir: str) -> _Done:
         raise SynthesisError(
             f"chunk {index} ({first_words(text)!r}): {exc}", engine=_worker_engine.name
         ) from None
-    return _store(Path(cache_dir), key, pcm)
+    stats = try_measure(pcm.samples, pcm.sample_rate, f"chunk {index}")
+    return _store(Path(cache_dir), key, pcm, stats)
 
 
-def _store(cache_dir: Path, key: str, pcm: Pcm) -> _Done:
+def _store(cache_dir: Path, key: str, pcm: Pcm, stats: ChunkStats | None) -> _Done:
     """Write ``pcm`` as the cache entry for ``key`` (atomically), with its loudness and pause
-    statistics beside it (measured here, while other chunks are still being spoken), and
-    return its record."""
+    statistics beside it (measured by the worker that spoke it, while other chunks are still
+    being spoken), and return its record."""
     wav = cache_path(cache_dir, key)
     _write_wav(wav, pcm)
-    record_stats(wav, pcm.samples, pcm.sample_rate)
+    if stats is not None and stats.frames == pcm.frames:
+        save_stats(wav, stats)
     return _Done(key, pcm.frames, pcm.sample_rate)
 
 

@@ -150,7 +150,6 @@ class Pyttsx3Engine:
         self._completed = True
         self._errors: list[str] = []
         self._is_playing: Callable[[], int] | None = None
-        self._set_parameter: Callable[[int, int, int], int] | None = None
 
     @property
     def version(self) -> str:
@@ -199,7 +198,6 @@ class Pyttsx3Engine:
             from pyttsx3.drivers import _espeak
 
             self._is_playing = _espeak.IsPlaying
-            self._set_parameter = _espeak.SetParameter
         except (ImportError, AttributeError) as exc:
             log.debug("cannot poll espeak's playing state: %s", exc)
         # Every runAndWait calls the driver's stop(), which cancels whatever espeak is busy
@@ -225,16 +223,20 @@ class Pyttsx3Engine:
     def _set_word_gap(self, voice: VoiceProfile) -> None:
         """Set espeak-ng's word gap for this utterance. It is global state in espeak-ng, so it
         is set on every call, 0 included: a worker may speak for several profiles. It goes to
-        espeak's command queue, ahead of the synthesis that ``runAndWait`` queues."""
-        if self._set_parameter is None:
+        espeak's command queue, ahead of the synthesis that ``runAndWait`` queues. Set and
+        read back (``_current_parameter``) through the same binding of the library."""
+        set_parameter = _espeak_function(
+            "espeak_SetParameter", ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int
+        )
+        if set_parameter is None:  # the driver started, so the library loaded: not seen
             if voice.word_gap:
                 raise SynthesisError(
-                    "this pyttsx3 cannot set espeak-ng's word gap (its private _espeak"
-                    f" module moved); drop word_gap from voice profile {voice.name!r}",
+                    "libespeak-ng offers no espeak_SetParameter to set the word gap;"
+                    f" drop word_gap from voice profile {voice.name!r}",
                     engine=ENGINE_NAME,
                 )
             return
-        self._set_parameter(ESPEAK_WORDGAP, voice.word_gap, 0)
+        set_parameter(ESPEAK_WORDGAP, voice.word_gap, 0)
 
     def _on_finished(self, name: object = None, completed: bool = True, **_: object) -> None:
         self._completed = bool(completed)

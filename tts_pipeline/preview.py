@@ -176,17 +176,22 @@ def cut_frame(timeline: Timeline, stats: Sequence[ChunkStats], start: int, secon
     return timeline.total_frames
 
 
+def preview_seconds(seconds: float | None, chapter: int | None) -> float | None:
+    """How much a preview plays past the intro: ``seconds``; else 30, or a chapter whole
+    (None)."""
+    return DEFAULT_SECONDS if seconds is None and chapter is None else seconds
+
+
 def _cut_to_length(
-    joined: Path, timeline: Timeline, audio: Sequence[ChunkAudio], selected: Sequence[Chunk],
-    seconds: float | None, chapter: int | None,
+    joined: Path, timeline: Timeline, audio: Sequence[ChunkAudio], wanted: float | None,
+    *, after_intro: bool,
 ) -> Path:  # fmt: skip
-    """The preview cut at the first pause once the time asked for is heard: its whole chunks
-    were chosen by an estimate. The intro is always heard whole, and a chapter without
-    ``seconds`` is kept whole."""
-    wanted = DEFAULT_SECONDS if seconds is None and chapter is None else seconds
+    """The preview cut at the first pause once ``wanted`` seconds are heard (None: kept
+    whole): its whole chunks were chosen by an estimate. With ``after_intro`` the intro is
+    heard whole and the seconds count from its end."""
     if wanted is None:
         return joined
-    intro = 0 if chapter is not None else sum(c.is_intro for c in selected)
+    intro = sum(a.chunk.is_intro for a in audio) if after_intro else 0
     start = timeline.spans[intro].start_frame if intro < len(audio) else timeline.total_frames
     stop = cut_frame(timeline, [chunk_stats(a.wav, a.frames) for a in audio], start, wanted)
     return _first_frames(joined, stop, joined.with_name("cut.wav"))
@@ -213,13 +218,12 @@ def select_chunks(
 ) -> list[Chunk]:
     """The intro and the first ``seconds`` (default 30) of the body; or chapter ``chapter``,
     cut to its first ``seconds`` if given."""
+    wanted = preview_seconds(seconds, chapter)
     if chapter is not None:
-        selected = chapter_chunks(chunks, chapters, chapter)
-        return selected if seconds is None else first_seconds(selected, seconds, voice.rate_wpm)
-    intro = [c for c in chunks if c.is_intro]
-    body = [c for c in chunks if not c.is_intro]
-    wanted = DEFAULT_SECONDS if seconds is None else seconds
-    return intro + first_seconds(body, wanted, voice.rate_wpm)
+        lead, body = [], chapter_chunks(chunks, chapters, chapter)
+    else:
+        lead, body = [c for c in chunks if c.is_intro], [c for c in chunks if not c.is_intro]
+    return lead + (body if wanted is None else first_seconds(body, wanted, voice.rate_wpm))
 
 
 # -- entry points ----------------------------------------------------------------------------
@@ -340,7 +344,8 @@ def preview_url(
     with tempfile.TemporaryDirectory(prefix="preview-", dir=work) as tmp, atomic_path(wav) as part:
         joined = Path(tmp) / "joined.wav"
         timeline = join_chunks(audio, joined)
-        joined = _cut_to_length(joined, timeline, audio, selected, seconds, chapter)
+        wanted = preview_seconds(seconds, chapter)
+        joined = _cut_to_length(joined, timeline, audio, wanted, after_intro=chapter is None)
         # Heard at the episode's loudness, so a level problem shows in the preview too.
         normalise(joined, part, target_lufs=config.target_lufs, peak_dbtp=config.true_peak_dbtp)
     duration = wav_seconds(wav)

@@ -227,8 +227,10 @@ def main() -> int:
     print(f"model {args.model}, {len(TERMS)} terms, jobs {args.jobs}, load average {load:.1f}")
     missed_by_voice: dict[str, Counter[str]] = {}
     missed_terms: dict[str, list[str]] = {}
+    chosen = variants(voices, args.gaps)
+    width = max((len(label) for label, _ in chosen), default=8)
     with tempfile.TemporaryDirectory() as tmp:
-        for label, voice in variants(voices, args.gaps):
+        for label, voice in chosen:
             try:
                 post_checks, synth_s, asr_s = listen(
                     spoken_chunks(sample, voice, body_only=False),
@@ -241,12 +243,12 @@ def main() -> int:
                     spoken_chunks(terms, voice, body_only=True), voice, Path(tmp), model, args.jobs
                 )
             except TTSPipelineError as exc:
-                print(f"{label:<8} skipped: {exc}")
+                print(f"{label:<{width}} skipped: {exc}")
                 continue
             heard, missed = terms_heard(term_checks)
             audio_s = sum(c.audio_s for c in post_checks)
             print(
-                f"{label:<8} {voice.engine:<8} sample WER {wer(post_checks):.3f}"
+                f"{label:<{width}} {voice.engine:<8} sample WER {wer(post_checks):.3f}"
                 f" ({sum(c.score.words for c in post_checks)} words, {audio_s:.0f} s)"
                 f"  terms WER {wer(term_checks):.3f}, terms heard {len(heard)}/{len(TERMS)}"
                 f"  (synth {synth_s:.1f} s, transcribe {asr_s:.1f} s)",

@@ -194,7 +194,7 @@ def _encode(
         wav.unlink(missing_ok=True)
     record = {"lufs": loudness.integrated_lufs, "true_peak": loudness.true_peak_dbtp}
     atomic_write_text(mp3.with_suffix(".json"), json.dumps({**record, "blocks": blocks}))
-    return_freed_memory()  # each encode's buffers, freed in this thread's own heap
+    return_freed_memory()  # each encode's freed buffers (malloc_trim walks every arena)
     return _encoded_segment(segment, mp3, stream, loudness, blocks, encoded=True)
 
 

@@ -63,12 +63,12 @@ class ChunkStats:
     block_lufs: array.array[float]
     # The pauses inside the chunk, flat: start, end, start, end... frames. 16 bytes a pause,
     # where a tuple of two ints takes 112 (sys.getsizeof: 56 + 2 x 28).
-    pause_frames: array.array[int]
+    pause_edges: array.array[int]
 
     @property
     def silences(self) -> list[tuple[int, int]]:
         """(start, end) frames of the pauses inside the chunk."""
-        edges = self.pause_frames
+        edges = self.pause_edges
         return list(zip(edges[::2], edges[1::2], strict=True))
 
 
@@ -187,7 +187,7 @@ def measure_pcm(samples: bytes, rate: int) -> ChunkStats:
         frames=len(pcm),
         sample_rate=rate,
         block_lufs=array.array("d", _blocks(pcm, rate)),
-        pause_frames=_silences(pcm, rate),
+        pause_edges=_silences(pcm, rate),
     )
 
 
@@ -210,7 +210,7 @@ def chunk_stats(wav: Path, frames: int) -> ChunkStats:
                     frames=frames,
                     sample_rate=int(data["rate"]),
                     block_lufs=array.array("d", data["blocks"]),
-                    pause_frames=array.array("q", (int(f) for p in data["silences"] for f in p)),
+                    pause_edges=array.array("q", (int(f) for p in data["silences"] for f in p)),
                 )
     stats = measure_chunk(wav)
     if stats.frames != frames:

@@ -267,6 +267,8 @@ def _run_pool(
 
 
 def _tracker_running() -> bool:
+    """Whether multiprocessing's resource tracker already runs. Where its private attributes
+    are missing, say yes: a tracker that may be someone else's is never stopped."""
     tracker = getattr(resource_tracker, "_resource_tracker", None)
     return tracker is None or getattr(tracker, "_fd", None) is not None
 
@@ -279,7 +281,8 @@ def _stop_tracker() -> None:
     yet it would live as long as this process: through the packaging that follows, the
     longest and largest part of a conversion. Only a tracker this pool started is stopped
     (another user, such as a pool kept for a batch, may still rely on one that was already
-    running). Its ``_stop`` is private; where it is missing the tracker simply stays.
+    running). Its ``_stop`` is private; where it is missing the tracker simply stays. Each
+    pool of this kind (one per post in ``watch``) thus starts a tracker of its own.
     """
     gc.collect()  # the pool's queues unregister their semaphores when collected
     stop = getattr(getattr(resource_tracker, "_resource_tracker", None), "_stop", None)

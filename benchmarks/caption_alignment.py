@@ -19,13 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from tts_pipeline.audio.chunkstats import chunk_stats
 from tts_pipeline.clean.html import html_to_sections
 from tts_pipeline.models import Chunk
 from tts_pipeline.package.join import plan_timeline
 from tts_pipeline.package.transcript import build_cues
 from tts_pipeline.sample import sample_post_result
 from tts_pipeline.synth.chunking import pack, split_sentences
-from tts_pipeline.synth.chunkstats import chunk_stats
 from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.runner import synthesize_chunks
 from tts_pipeline.synth.voices import load_voice

@@ -48,7 +48,7 @@ from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.runner import synthesize_chunks
 from tts_pipeline.synth.voices import WORD_GAP_ENGINES, list_voices
 from tts_pipeline.verify.check import ChunkCheck, check_chunk
-from tts_pipeline.verify.normalise import normalise
+from tts_pipeline.verify.textnorm import normalise
 from tts_pipeline.verify.whisper import Transcriber
 
 TERMS = (

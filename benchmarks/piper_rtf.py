@@ -126,8 +126,8 @@ def run_pipeline(post: Any, chunks: list[Any], voice: Any, jobs: int) -> tuple[f
 def main() -> None:
     from tts_pipeline.config import Config
     from tts_pipeline.ingest import fetch_post
-    from tts_pipeline.ingest.http import HttpClient
     from tts_pipeline.models import ForumSite
+    from tts_pipeline.net.http import HttpClient
     from tts_pipeline.pipeline import plan_post
     from tts_pipeline.sample.forum_server import ForumServer
     from tts_pipeline.synth.voices import load_voice

@@ -16,7 +16,7 @@ from typing import Any
 import feedparser
 from clirun import run_cli
 
-from tts_pipeline.records import file_identity
+from tts_pipeline.library.state import file_identity
 from tts_pipeline.sample.forum_server import ForumServer
 
 # Short enough that a successful conversion takes a few seconds with espeak-ng.

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tts_pipeline.config import Config
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode, ForumSite
 from tts_pipeline.pipeline import convert_url, make_http
 from tts_pipeline.sample.forum_server import ForumServer

@@ -18,7 +18,7 @@ def test_a_spawned_worker_re_running_the_command_script_does_not_import_the_cli(
     probe = (
         "import runpy, sys\n"
         f"runpy.run_path({str(SCRIPT)!r}, run_name='__mp_main__')\n"
-        "heavy = sorted(m for m in ('tts_pipeline.cli', 'requests', 'lxml', 'mutagen')"
+        "heavy = sorted(m for m in ('tts_pipeline.cli.main', 'requests', 'lxml', 'mutagen')"
         " if m in sys.modules)\n"
         "print(','.join(heavy) or 'light')\n"
     )

@@ -18,9 +18,9 @@ from faultkit import assert_library_sound, forum_post
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import IngestError
-from tts_pipeline.ingest.http import HttpClient
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import ForumSite
+from tts_pipeline.net.http import HttpClient
 from tts_pipeline.pipeline import convert_url
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
@@ -99,7 +99,7 @@ sys.path.insert(0, sys.argv[1])
 from faultkit import forum_post
 from tts_pipeline.config import Config
 from tts_pipeline.ingest import fetch_post
-from tts_pipeline.ingest.http import HttpClient
+from tts_pipeline.net.http import HttpClient
 from tts_pipeline.models import ForumSite
 from tts_pipeline.pipeline import plan_post
 from tts_pipeline.sample.forum_server import ForumServer

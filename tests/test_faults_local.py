@@ -31,8 +31,8 @@ from faultkit import (
 from watch_forum import feed_guids
 
 from tts_pipeline import pipeline
-from tts_pipeline.cli import main as cli_main
-from tts_pipeline.library import Library
+from tts_pipeline.cli.main import main as cli_main
+from tts_pipeline.library.layout import Library
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.runner import cache_path
 
@@ -365,7 +365,7 @@ def _killed_publishing(
     """Run ``argv`` in-process, killed right after its publication renames a file to
     ``after``; return the stat of the MP3 it made (waiting in staging, or moved)."""
     with monkeypatch.context() as patch:
-        patch.setattr("tts_pipeline.library.os.replace", _kill_after_moving(after))
+        patch.setattr("tts_pipeline.library.layout.os.replace", _kill_after_moving(after))
         with pytest.raises(SystemExit, match="killed after the move"):
             cli_main(argv)
     library = Library(after.parents[1])

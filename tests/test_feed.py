@@ -11,7 +11,7 @@ import feedparser
 import pytest
 
 from tts_pipeline.errors import FeedError
-from tts_pipeline.package.feed import (
+from tts_pipeline.package.rss import (
     NS,
     FeedChannel,
     FeedItem,
@@ -161,7 +161,7 @@ def test_write_feed_is_atomic_and_parseable(tmp_path: Path) -> None:
 
 
 def test_show_notes_link_first_escaped_and_within_apples_limit() -> None:
-    from tts_pipeline.package.feed import show_notes_html
+    from tts_pipeline.package.rss import show_notes_html
 
     paragraphs = ["<b>bold</b> & co", "", "🎧 " * 3000, "never reached"]
     html = show_notes_html("https://example.org/p?a=1&b=2", paragraphs)

@@ -12,7 +12,7 @@ import pytest
 
 from tts_pipeline.config import parse_config
 from tts_pipeline.errors import FeedError
-from tts_pipeline.feeds import (
+from tts_pipeline.library.feeds import (
     feed_file_name,
     is_public_url,
     library_url,
@@ -20,9 +20,9 @@ from tts_pipeline.feeds import (
     publish_feeds,
     render_library_feeds,
 )
-from tts_pipeline.library import Library
-from tts_pipeline.package.feed import NS, podcast_guid
-from tts_pipeline.records import EpisodeRecord
+from tts_pipeline.library.layout import Library
+from tts_pipeline.library.state import EpisodeRecord
+from tts_pipeline.package.rss import NS, podcast_guid
 
 
 def _record(prefix: str) -> EpisodeRecord:

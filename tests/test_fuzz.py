@@ -16,10 +16,10 @@ from hypothesis.provisional import urls
 
 from tts_pipeline.config import BUILTIN_SITES
 from tts_pipeline.errors import IngestError, UnsupportedURLError
-from tts_pipeline.ingest.http import _check_url
 from tts_pipeline.ingest.urls import parse_post_url
-from tts_pipeline.library import episode_id
+from tts_pipeline.library.layout import episode_id
 from tts_pipeline.models import PostRef
+from tts_pipeline.net.http import _check_url
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -18,8 +18,8 @@ from tts_pipeline.errors import IngestError, PostNotFoundError, UnsupportedURLEr
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.ingest.article import fetch_article
 from tts_pipeline.ingest.forummagnum import fetch_forummagnum
-from tts_pipeline.ingest.http import HttpClient, default_user_agent
 from tts_pipeline.models import ForumSite, PostRef
+from tts_pipeline.net.http import HttpClient, default_user_agent
 from tts_pipeline.sample.forum_server import ForumServer
 
 CONTACT = "https://example.org/tts-pipeline-tests"

@@ -39,7 +39,7 @@ FAULTS = """
 import resource, sys
 import numpy as np
 from tts_pipeline.memory import map_large_blocks
-from tts_pipeline.synth import chunkstats
+from tts_pipeline.audio import chunkstats
 
 map_large_blocks()
 rate = 22050

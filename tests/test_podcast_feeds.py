@@ -32,14 +32,14 @@ from mutagen.id3 import ID3
 from webvtt_reader import parse_vtt
 
 from tts_pipeline.config import Config, parse_config
-from tts_pipeline.feeds import (
+from tts_pipeline.library.feeds import (
     feed_file_name,
     publish_feeds,
     render_library_feeds,
 )
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
-from tts_pipeline.package.feed import NS, podcast_guid
+from tts_pipeline.package.rss import NS, podcast_guid
 from tts_pipeline.package.tags import read_tags, tag_text
 from tts_pipeline.pipeline import convert_url, make_http
 from tts_pipeline.sample.forum_server import ForumServer

@@ -20,11 +20,11 @@ import pytest
 from clirun import run_cli
 from library_factory import POSTS, post_url
 
+from tts_pipeline.audio.chunkstats import ChunkStats
 from tts_pipeline.models import Chunk, Script, Section, Segment, SegmentKind, VoiceProfile
 from tts_pipeline.package.ffmpeg import decode_wav
 from tts_pipeline.package.join import ChunkSpan, Timeline
-from tts_pipeline.playback import find_audio_output
-from tts_pipeline.preview import (
+from tts_pipeline.preview.episode import (
     ScriptChapter,
     cut_frame,
     estimate_seconds,
@@ -32,8 +32,8 @@ from tts_pipeline.preview import (
     render_script,
     select_chunks,
 )
+from tts_pipeline.preview.playback import find_audio_output
 from tts_pipeline.sample.forum_server import ForumServer
-from tts_pipeline.synth.chunkstats import ChunkStats
 
 
 def quiet_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from mutagen.mp3 import MP3
 
 import tts_pipeline.package as package
 import tts_pipeline.package.segments as segments
+from tts_pipeline.audio.chunkstats import chunk_stats, gated_loudness, sidecar_path
 from tts_pipeline.models import Chunk, ChunkAudio
 from tts_pipeline.package import PackagedAudio, TagInfo, package_episode
 from tts_pipeline.package import ffmpeg as ff
@@ -33,7 +34,6 @@ from tts_pipeline.package.mp3frames import (
     joined_info_frame,
     split_stream,
 )
-from tts_pipeline.synth.chunkstats import chunk_stats, gated_loudness, sidecar_path
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ffmpeg") is None or shutil.which("espeak-ng") is None,

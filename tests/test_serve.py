@@ -25,8 +25,8 @@ import feedparser
 import pytest
 from clirun import start_cli
 
-from tts_pipeline.library import Library
-from tts_pipeline.serve import LibraryServer, library_file, not_modified, rebase_feed
+from tts_pipeline.library.layout import Library
+from tts_pipeline.serve.server import LibraryServer, library_file, not_modified, rebase_feed
 
 
 @dataclass
@@ -438,9 +438,9 @@ def test_serve_command_needs_an_existing_library(tmp_path: Path) -> None:
 def test_page_escapes_every_piece_of_episode_text() -> None:
     from datetime import UTC, datetime
 
-    from tts_pipeline.records import EpisodeRecord
-    from tts_pipeline.sidecars import Chapter, Cue
-    from tts_pipeline.web import EpisodeView, FeedLink, render_index
+    from tts_pipeline.library.sidecars import Chapter, Cue
+    from tts_pipeline.library.state import EpisodeRecord
+    from tts_pipeline.serve.page import EpisodeView, FeedLink, render_index
 
     evil = '<img src=x onerror="alert(1)">&'
     record = EpisodeRecord(

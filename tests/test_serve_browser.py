@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tts_pipeline.serve import LibraryServer
+from tts_pipeline.serve.server import LibraryServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Headless as root, with no network but loopback: without the background-networking flags

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from tts_pipeline.audio.chunkstats import chunk_stats, measure_chunk, sidecar_path
 from tts_pipeline.errors import ConfigError, SynthesisError
 from tts_pipeline.models import Chunk, ChunkAudio, Pcm, VoiceProfile
-from tts_pipeline.synth.chunkstats import chunk_stats, measure_chunk, sidecar_path
 from tts_pipeline.synth.engine import Engine, get_engine, known_engines
 from tts_pipeline.synth.runner import (
     SynthStats,
@@ -209,8 +209,8 @@ def test_main_process_never_starts_pyttsx3(tmp_path: Path, pool: str) -> None:
         "import contextlib, sys\n"
         "from pathlib import Path\n"
         "from tts_pipeline.models import Chunk\n"
-        "from tts_pipeline.synth.batch_pool import local_pool\n"
-        "from tts_pipeline.synth.chunkstats import sidecar_path\n"
+        "from tts_pipeline.execution.local import local_pool\n"
+        "from tts_pipeline.audio.chunkstats import sidecar_path\n"
         "from tts_pipeline.synth.runner import synthesize_chunks\n"
         "from tts_pipeline.synth.voices import load_voice\n"
         "if __name__ == '__main__':\n"

@@ -30,15 +30,15 @@ from watch_forum import feed_guids, forum_post, make_config, post_rows
 from tts_pipeline.config import parse_config
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.ingest import fetch_post
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Chunk, ChunkAudio, Verification
 from tts_pipeline.pipeline import convert_post, make_http
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.verify.check import check_chunk
-from tts_pipeline.verify.normalise import normalise
 from tts_pipeline.verify.policy import HeldBackError, HoldBar, hold_reason
 from tts_pipeline.verify.report import VerifyReport
+from tts_pipeline.verify.textnorm import normalise
 from tts_pipeline.verify.verifier import Verifier, respeak
 from tts_pipeline.verify.wer import score
 from tts_pipeline.verify.whisper import Transcriber, resolve_model
@@ -275,7 +275,7 @@ def run_cli(*args: str, cwd: Path, block: str = "") -> subprocess.CompletedProce
         return clirun.run_cli(*args, cwd=cwd)
     code = (
         f"import sys\nsys.modules[{block!r}] = None\n"
-        "from tts_pipeline.cli import main\nraise SystemExit(main(sys.argv[1:]))\n"
+        "from tts_pipeline.cli.main import main\nraise SystemExit(main(sys.argv[1:]))\n"
     )
     return subprocess.run(
         [sys.executable, "-c", code, *args],

@@ -23,10 +23,10 @@ from watch_forum import (
     post_rows,
 )
 
-from tts_pipeline.cli import main
+from tts_pipeline.cli.main import main
 from tts_pipeline.config import Config
-from tts_pipeline.ingest.http import HttpClient
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
+from tts_pipeline.net.http import HttpClient
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.watch.listing import list_posts

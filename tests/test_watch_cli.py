@@ -24,10 +24,10 @@ from watch_forum import (
     write_config,
 )
 
-from tts_pipeline.cli import main
-from tts_pipeline.library import Library
+from tts_pipeline.cli.main import main
+from tts_pipeline.cli.watch import EXIT_BUSY
+from tts_pipeline.library.layout import Library
 from tts_pipeline.sample.forum_server import ForumServer
-from tts_pipeline.watch.commands import EXIT_BUSY
 from tts_pipeline.watch.lock import WatcherBusyError, lock_holder, watch_lock
 
 # A dozen sentences: long enough that a conversion takes a moment to catch in the middle.

@@ -8,12 +8,12 @@ import tomllib
 
 import pytest
 
+from tts_pipeline.cli.watch import duration, since
 from tts_pipeline.config import Config, parse_config
+from tts_pipeline.config.watch import ForumRules
 from tts_pipeline.errors import ConfigError
-from tts_pipeline.watch.commands import duration, since
 from tts_pipeline.watch.listing import ListedPost
 from tts_pipeline.watch.rules import skip_reason
-from tts_pipeline.watch.settings import ForumRules
 
 MIRROR = """
 [forums.mirror]

@@ -8,7 +8,7 @@ uses; this module imports the CLI only when the command actually runs.
 
 
 def main() -> int:
-    from tts_pipeline.cli import main as run
+    from tts_pipeline.cli.main import main as run
 
     return run()
 

@@ -9,14 +9,14 @@ from typing import Protocol
 
 from tts_pipeline.clean import clean, speaker
 from tts_pipeline.config import Config
-from tts_pipeline.executors import RemoteExecutor
-from tts_pipeline.feeds import library_url, publish_feeds
+from tts_pipeline.execution.seam import RemoteExecutor
 from tts_pipeline.fsutil import atomic_write_bytes, atomic_write_text
-from tts_pipeline.incremental import inputs_hash, unchanged_episode
 from tts_pipeline.ingest import fetch_post
-from tts_pipeline.ingest.http import HttpClient, default_user_agent
-from tts_pipeline.library import Library, episode_id
+from tts_pipeline.library.feeds import library_url, publish_feeds
+from tts_pipeline.library.inputs import inputs_hash, unchanged_episode
+from tts_pipeline.library.layout import Library, episode_id
 from tts_pipeline.models import Chunk, ChunkAudio, Episode, Post, Script, VoiceProfile
+from tts_pipeline.net.http import HttpClient, default_user_agent
 from tts_pipeline.package import chapters_json, package_episode, plan_chapters, render_vtt
 from tts_pipeline.package.cover import default_cover
 from tts_pipeline.package.tags import TagInfo

@@ -25,9 +25,9 @@ from typing import Any
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import SynthesisError, TTSPipelineError
-from tts_pipeline.executors import RemoteExecutor, WorkerLostError
+from tts_pipeline.execution.seam import RemoteExecutor, WorkerLostError
 from tts_pipeline.fsutil import atomic_write_bytes
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode, ForumSite, Post, VoiceProfile
 from tts_pipeline.pipeline import convert_post, publish_feed
 from tts_pipeline.watch.runner import RunReport, Watcher

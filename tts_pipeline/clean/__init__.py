@@ -17,9 +17,9 @@ from __future__ import annotations
 from tts_pipeline.clean.framing import episode_title, intro_text, outro_text
 from tts_pipeline.clean.html import html_to_sections
 from tts_pipeline.clean.lexicon import Lexicon, load_lexicon
-from tts_pipeline.clean.options import CleanOptions, parse_clean_options
 from tts_pipeline.clean.render import render_marked, render_sections
 from tts_pipeline.clean.speech import speaker
+from tts_pipeline.config.clean import CleanOptions, parse_clean_options
 from tts_pipeline.errors import CleanError
 from tts_pipeline.models import Post, Script, Segment, SegmentKind, Templates
 

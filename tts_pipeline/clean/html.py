@@ -20,8 +20,8 @@ import lxml.html
 
 from tts_pipeline.clean import blocks, footnotes, tables
 from tts_pipeline.clean.math import is_math, read_math
-from tts_pipeline.clean.options import CleanOptions
 from tts_pipeline.clean.reader import Reader, as_sentence
+from tts_pipeline.config.clean import CleanOptions
 from tts_pipeline.errors import CleanError
 from tts_pipeline.models import Section
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from tts_pipeline.clean.options import CleanOptions
 from tts_pipeline.clean.tex import speak_tex
+from tts_pipeline.config.clean import CleanOptions
 from tts_pipeline.models import Section, Segment, SegmentKind
 
 FOOTNOTES_TITLE = "Footnotes"

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from tts_pipeline.errors import UnsupportedURLError
 from tts_pipeline.ingest.article import fetch_article
 from tts_pipeline.ingest.forummagnum import fetch_forummagnum
-from tts_pipeline.ingest.http import HttpClient, default_user_agent
 from tts_pipeline.ingest.urls import parse_post_url
 from tts_pipeline.models import ForumSite, Post
+from tts_pipeline.net.http import HttpClient, default_user_agent
 
 __all__ = [
     "INGESTERS",

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from tts_pipeline.errors import IngestError
-from tts_pipeline.ingest.http import HttpClient
 from tts_pipeline.models import Post
+from tts_pipeline.net.http import HttpClient
 
 log = logging.getLogger(__name__)
 

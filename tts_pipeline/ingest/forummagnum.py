@@ -19,8 +19,8 @@ from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 from tts_pipeline.errors import IngestError, PostNotFoundError
-from tts_pipeline.ingest.http import HttpClient
 from tts_pipeline.models import Post, PostRef
+from tts_pipeline.net.http import HttpClient
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from tts_pipeline.audio.chunkstats import ChunkStats, chunk_stats, gated_loudness
 from tts_pipeline.errors import PackagingError
 from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.memory import return_freed_memory
@@ -65,7 +66,6 @@ from tts_pipeline.package.segments import (
 )
 from tts_pipeline.package.tags import TagInfo, write_tags
 from tts_pipeline.package.transcript import Cue, build_cues, render_vtt
-from tts_pipeline.synth.chunkstats import ChunkStats, chunk_stats, gated_loudness
 
 __all__ = [
     "Chapter",

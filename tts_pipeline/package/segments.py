@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tts_pipeline.audio.chunkstats import CACHE_KEY, gated_loudness
 from tts_pipeline.errors import PackagingError
 from tts_pipeline.fsutil import atomic_path, atomic_write_text
 from tts_pipeline.memory import return_freed_memory
@@ -42,7 +43,6 @@ from tts_pipeline.package.mp3frames import (
     joined_info_frame,
     split_stream,
 )
-from tts_pipeline.synth.chunkstats import CACHE_KEY, gated_loudness
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 
 from tts_pipeline.errors import IngestError, TTSPipelineError
 from tts_pipeline.fsutil import atomic_path, atomic_write_text
-from tts_pipeline.ingest.http import HttpClient
+from tts_pipeline.net.http import HttpClient
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from typing import NamedTuple
 
+from tts_pipeline.audio.chunkstats import ChunkStats, try_measure
 from tts_pipeline.errors import SynthesisError, TTSPipelineError
 from tts_pipeline.models import VoiceProfile
-from tts_pipeline.synth.chunkstats import ChunkStats, try_measure
 from tts_pipeline.synth.engine import Engine, first_words, get_engine, set_threads
 
 # A worker thread count of 1 is the recommended set-up (`dask worker --nthreads 1`, one worker

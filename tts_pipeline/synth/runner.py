@@ -12,7 +12,7 @@ built by the pool initializer. Workers write the cache file and its statistics
 crosses the process boundary. Each worker asks the kernel to end it when the process that
 started it dies (Linux), so a SIGKILLed CLI leaves no orphaned workers behind.
 
-Given a RemoteExecutor (``tts_pipeline.executors``, e.g. a Dask cluster), chunks run there
+Given a RemoteExecutor (``tts_pipeline.execution.seam``, e.g. a Dask cluster), chunks run there
 instead: workers on other machines return the audio and this process writes the cache file.
 """
 
@@ -37,12 +37,12 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import NamedTuple
 
+from tts_pipeline.audio.chunkstats import ChunkStats, save_stats, try_measure
 from tts_pipeline.errors import ConfigError, SynthesisError, TTSPipelineError
-from tts_pipeline.executors import RemoteExecutor, submit_bounded
+from tts_pipeline.execution.seam import RemoteExecutor, submit_bounded
 from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.memory import map_large_blocks
 from tts_pipeline.models import Chunk, ChunkAudio, Pcm, VoiceProfile
-from tts_pipeline.synth.chunkstats import ChunkStats, save_stats, try_measure
 from tts_pipeline.synth.engine import Engine, first_words, get_engine, set_threads
 from tts_pipeline.synth.remote import SpokenChunk, speak_chunk
 

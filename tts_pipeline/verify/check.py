@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tts_pipeline.models import ChunkAudio
-from tts_pipeline.verify.normalise import normalise
+from tts_pipeline.verify.textnorm import normalise
 from tts_pipeline.verify.wer import Score, score
 
 MIN_WORDS = 5  # a chunk with fewer reference words is judged only by whether anything was heard

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from tts_pipeline.config import Config
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import ChunkAudio, Verification
 from tts_pipeline.verify.report import VerifyReport, write_report
 from tts_pipeline.verify.verifier import Verifier, check_installed

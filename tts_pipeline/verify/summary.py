@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
+from tts_pipeline.library.state import VerificationRecord
 from tts_pipeline.models import Verification
-from tts_pipeline.records import VerificationRecord
 
 
 def verification_json(verification: Verification) -> dict[str, Any]:

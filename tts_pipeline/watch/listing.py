@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from tts_pipeline.config.watch import name_key
 from tts_pipeline.errors import IngestError
-from tts_pipeline.ingest.http import HttpClient
 from tts_pipeline.models import ForumSite
-from tts_pipeline.watch.settings import name_key
+from tts_pipeline.net.http import HttpClient
 
 log = logging.getLogger(__name__)
 

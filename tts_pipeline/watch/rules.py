@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tts_pipeline.config.watch import ForumRules
 from tts_pipeline.watch.listing import ListedPost, iso_ms
-from tts_pipeline.watch.settings import ForumRules
 
 
 def skip_reason(post: ListedPost, rules: ForumRules) -> str | None:

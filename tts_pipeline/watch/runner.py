@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from tts_pipeline.config import Config
+from tts_pipeline.config.watch import ForumRules
 from tts_pipeline.errors import (
     CleanError,
     ConfigError,
@@ -34,16 +35,15 @@ from tts_pipeline.errors import (
     PostNotFoundError,
     TTSPipelineError,
 )
-from tts_pipeline.executors import RemoteExecutor
+from tts_pipeline.execution.seam import RemoteExecutor
 from tts_pipeline.ingest.forummagnum import fetch_forummagnum
-from tts_pipeline.ingest.http import HttpClient, default_user_agent
-from tts_pipeline.library import Library, episode_id
+from tts_pipeline.library.layout import Library, episode_id
 from tts_pipeline.models import Episode, ForumSite, Post, PostRef, VoiceProfile
+from tts_pipeline.net.http import HttpClient, default_user_agent
 from tts_pipeline.pipeline import Progress, convert_post, publish_feed
 from tts_pipeline.verify.policy import HeldBackError, HoldBar
 from tts_pipeline.watch.listing import ListedPost, Listing, content_hash, list_posts
 from tts_pipeline.watch.rules import skip_reason
-from tts_pipeline.watch.settings import ForumRules
 from tts_pipeline.watch.state import Listed, PostRow, Status, WatchState
 from tts_pipeline.watch.stop import StopRequested, StopSignals
 

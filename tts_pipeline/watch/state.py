@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from tts_pipeline.records import open_state
+from tts_pipeline.library.state import open_state
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watch_posts (

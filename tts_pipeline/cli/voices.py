@@ -14,8 +14,8 @@ from typing import Any
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import ConfigError
-from tts_pipeline.ingest.http import HttpClient, default_user_agent
 from tts_pipeline.models import VoiceProfile
+from tts_pipeline.net.http import HttpClient, default_user_agent
 from tts_pipeline.synth.engine import get_engine, install_hint
 from tts_pipeline.synth.piper_voices import HUB, install_voice
 from tts_pipeline.synth.voices import list_voices, load_voice, user_voices_dir

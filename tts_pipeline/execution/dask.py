@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tts_pipeline.errors import ConfigError, TTSPipelineError
-from tts_pipeline.executors import RemoteExecutor
+from tts_pipeline.execution.seam import RemoteExecutor
 
 log = logging.getLogger(__name__)
 

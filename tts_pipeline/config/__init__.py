@@ -14,11 +14,11 @@ from typing import Any
 
 import platformdirs
 
-from tts_pipeline.clean.options import CleanOptions, parse_clean_options
+from tts_pipeline.config.clean import CleanOptions, parse_clean_options
+from tts_pipeline.config.watch import WatchSettings, parse_watch
 from tts_pipeline.errors import ConfigError
-from tts_pipeline.executors import parse_spec
+from tts_pipeline.execution.seam import parse_spec
 from tts_pipeline.models import ForumSite, Templates
-from tts_pipeline.watch.settings import WatchSettings, parse_watch
 
 BUILTIN_SITES: tuple[ForumSite, ...] = (
     ForumSite(

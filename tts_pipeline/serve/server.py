@@ -46,9 +46,9 @@ from starlette.routing import Route
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import ServeError, TTSPipelineError
-from tts_pipeline.library import Library
-from tts_pipeline.package.feed import NS  # importing it also registers the feed's prefixes
-from tts_pipeline.web import FeedLink, load_view, render_index, static_file
+from tts_pipeline.library.layout import Library
+from tts_pipeline.package.rss import NS  # importing it also registers the feed's prefixes
+from tts_pipeline.serve.page import FeedLink, load_view, render_index, static_file
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def render_feeds(library: Library, config: Config, base: str) -> dict[str, bytes
     rendering fails) the published feed files are rewritten (:func:`rebase_feed`).
     """
     try:
-        from tts_pipeline.feeds import render_library_feeds
+        from tts_pipeline.library.feeds import render_library_feeds
     except ImportError:
         pass
     else:

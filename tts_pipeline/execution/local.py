@@ -20,7 +20,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
-from tts_pipeline.executors import RemoteExecutor
+from tts_pipeline.execution.seam import RemoteExecutor
 from tts_pipeline.synth.remote import share_cores
 from tts_pipeline.synth.runner import _stop_workers, start_worker_process
 

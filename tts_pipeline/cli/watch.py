@@ -16,14 +16,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tts_pipeline.config import Config
-from tts_pipeline.executors import open_executor
-from tts_pipeline.library import Library
+from tts_pipeline.config.watch import parse_date
+from tts_pipeline.execution.seam import open_executor
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
 from tts_pipeline.verify.summary import status_json as verify_status_json
 from tts_pipeline.verify.summary import status_lines as verify_status_lines
 from tts_pipeline.watch.lock import WatcherBusyError, lock_holder, watch_lock
 from tts_pipeline.watch.runner import RunOptions, RunReport, Watcher, run_forever, utc_now
-from tts_pipeline.watch.settings import parse_date
 from tts_pipeline.watch.state import Status, WatchState
 from tts_pipeline.watch.stop import StopSignals
 
@@ -130,7 +130,7 @@ def positive_int(text: str) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, config: Config) -> int:
-    from tts_pipeline.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, _fail, _ProgressBar
+    from tts_pipeline.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, _fail, _ProgressBar
     from tts_pipeline.synth.voices import load_voice
 
     voice = load_voice(args.voice or config.voice)
@@ -184,7 +184,7 @@ def cmd_watch(args: argparse.Namespace, config: Config) -> int:
 
 
 def _print_episode(episode: Episode, config: Config, *, as_json: bool) -> None:
-    from tts_pipeline.cli import _clock, _episode_json
+    from tts_pipeline.cli.main import _clock, _episode_json
 
     if as_json:
         print(json.dumps(_episode_json(episode, config)), flush=True)

@@ -9,7 +9,7 @@ library, the MP3 is played from the start or from chapter K.
 Chapters are numbered from 1 as in the episode's chapters file: the intro, the text before
 the first heading (named after the post), then one per heading; the outro ends the last.
 
-Playback goes through :mod:`tts_pipeline.playback`. When there is no sound output the preview
+Playback goes through :mod:`tts_pipeline.preview.playback`. When there is no sound output the preview
 is written to a WAV file instead (``<library>/previews/<id>.wav`` unless told otherwise) and
 the caller says so: that is a normal outcome, not an error.
 """
@@ -24,20 +24,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tts_pipeline.audio.chunkstats import ChunkStats, chunk_stats
 from tts_pipeline.config import Config
 from tts_pipeline.errors import PreviewError
 from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.ingest import fetch_post
-from tts_pipeline.ingest.http import HttpClient
-from tts_pipeline.library import Library, episode_id
+from tts_pipeline.library.layout import Library, episode_id
+from tts_pipeline.library.sidecars import read_chapters, read_cues
 from tts_pipeline.models import Chunk, ChunkAudio, Post, Script, VoiceProfile
+from tts_pipeline.net.http import HttpClient
 from tts_pipeline.package.ffmpeg import decode_wav, probe
 from tts_pipeline.package.join import Timeline, join_chunks
 from tts_pipeline.package.loudness import normalise
 from tts_pipeline.pipeline import plan_post
-from tts_pipeline.playback import NO_OUTPUT, PlaybackError, find_audio_output, play
-from tts_pipeline.sidecars import read_chapters, read_cues
-from tts_pipeline.synth.chunkstats import ChunkStats, chunk_stats
+from tts_pipeline.preview.playback import NO_OUTPUT, PlaybackError, find_audio_output, play
 from tts_pipeline.synth.runner import synthesize_chunks
 
 log = logging.getLogger(__name__)

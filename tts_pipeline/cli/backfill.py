@@ -13,11 +13,11 @@ from typing import Any
 
 from tts_pipeline.batch.backfill import BackfillOptions, BackfillReport, backfill
 from tts_pipeline.batch.progress import PostsBar, summary_line
+from tts_pipeline.cli import watch as watch_commands
 from tts_pipeline.config import Config
-from tts_pipeline.executors import open_executor
-from tts_pipeline.library import Library
+from tts_pipeline.execution.seam import open_executor
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
-from tts_pipeline.watch import commands as watch_commands
 from tts_pipeline.watch.lock import WatcherBusyError, watch_lock
 from tts_pipeline.watch.runner import Watcher
 from tts_pipeline.watch.stop import StopSignals
@@ -83,7 +83,7 @@ def add_commands(
 
 
 def cmd_backfill(args: argparse.Namespace, config: Config) -> int:
-    from tts_pipeline.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, _fail, _ProgressBar
+    from tts_pipeline.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, _fail, _ProgressBar
     from tts_pipeline.synth.engine import require_installed
     from tts_pipeline.synth.voices import load_voice
 

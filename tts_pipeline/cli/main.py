@@ -12,21 +12,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tts_pipeline import __version__, voice_commands
-from tts_pipeline.batch import commands as batch_commands
+from tts_pipeline import __version__
 from tts_pipeline.batch.urls import UrlBatch, read_url_file
+from tts_pipeline.cli import backfill as batch_commands
+from tts_pipeline.cli import voices as voice_commands
+from tts_pipeline.cli import watch as watch_commands
 from tts_pipeline.config import Config, load_config
 from tts_pipeline.errors import LibraryError, PreviewError, TTSPipelineError
-from tts_pipeline.executors import open_executor, parse_spec
-from tts_pipeline.feeds import publish_feeds
-from tts_pipeline.library import Library
+from tts_pipeline.execution.seam import open_executor, parse_spec
+from tts_pipeline.library.feeds import publish_feeds
+from tts_pipeline.library.layout import Library
 from tts_pipeline.memory import map_large_blocks
 from tts_pipeline.models import ChunkAudio, Episode
 from tts_pipeline.pipeline import convert_url, enclosure_url, make_http
 from tts_pipeline.synth.engine import require_installed
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.verify.summary import verification_json, verification_line
-from tts_pipeline.watch import commands as watch_commands
 
 log = logging.getLogger("tts_pipeline")
 
@@ -359,7 +360,7 @@ def _port(text: str) -> int:
 
 
 def cmd_preview(args: argparse.Namespace, config: Config) -> int:
-    from tts_pipeline import preview
+    from tts_pipeline.preview import episode as preview
 
     library = Library(config.library)
     found = preview.find_episode(library, args.target)
@@ -405,7 +406,7 @@ def _announce(title: str, output: str, seconds: float) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
-    from tts_pipeline.serve import LibraryServer
+    from tts_pipeline.serve.server import LibraryServer
 
     library = Library(config.library)
     server = LibraryServer(

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tts_pipeline.config import Config
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Chunk, Episode, Loudness, Post, VoiceProfile
 from tts_pipeline.synth.engine import get_engine
 

@@ -16,8 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from tts_pipeline.records import EpisodeRecord
-from tts_pipeline.sidecars import (
+from tts_pipeline.library.sidecars import (
     Chapter,
     Cue,
     SidecarError,
@@ -26,6 +25,7 @@ from tts_pipeline.sidecars import (
     read_cues,
     vtt_path,
 )
+from tts_pipeline.library.state import EpisodeRecord
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def static_file(name: str) -> bytes | None:
     """The bytes of one of the page's static files, or None for any other name."""
     if name not in STATIC_FILES:
         return None
-    return (files(__package__) / name).read_bytes()
+    return (files(__package__) / "web" / name).read_bytes()
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tts_pipeline.errors import LibraryError
-from tts_pipeline.models import Episode, Post, Verification
-from tts_pipeline.records import (
+from tts_pipeline.library.sidecars import SCRIPT_SUFFIX, chapters_path, vtt_path
+from tts_pipeline.library.state import (
     LIBRARY_SCHEMA,
     EpisodeRecord,
     PendingEpisode,
@@ -31,7 +31,7 @@ from tts_pipeline.records import (
     file_identity,
     open_state,
 )
-from tts_pipeline.sidecars import SCRIPT_SUFFIX, chapters_path, vtt_path
+from tts_pipeline.models import Episode, Post, Verification
 
 log = logging.getLogger(__name__)
 

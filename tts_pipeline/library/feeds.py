@@ -25,9 +25,10 @@ from tts_pipeline.config import Config
 from tts_pipeline.errors import FeedError
 from tts_pipeline.fsutil import atomic_write_bytes
 from tts_pipeline.ingest.article import PREFIX as ARTICLE_PREFIX
-from tts_pipeline.library import Library
+from tts_pipeline.library.layout import Library
+from tts_pipeline.library.state import EpisodeRecord
 from tts_pipeline.package.cover import default_cover
-from tts_pipeline.package.feed import (
+from tts_pipeline.package.rss import (
     FeedChannel,
     FeedItem,
     Transcript,
@@ -35,7 +36,6 @@ from tts_pipeline.package.feed import (
     render_feed,
     show_notes_html,
 )
-from tts_pipeline.records import EpisodeRecord
 
 log = logging.getLogger(__name__)
 

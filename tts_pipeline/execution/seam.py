@@ -6,7 +6,7 @@
   runner with one engine per worker, whose workers write the chunk cache themselves (no audio
   crosses a process boundary; see ``synth.runner``);
 - ``dask://HOST:PORT`` (or ``tcp://HOST:PORT``): a Dask distributed cluster, through
-  ``Client.get_executor(pure=False)`` (``tts_pipeline.cluster`` wraps the library). Remote
+  ``Client.get_executor(pure=False)`` (``tts_pipeline.execution.dask`` wraps the library). Remote
   workers share no disk with this process: they send each chunk's audio back and this process,
   which owns the library, the state database and packaging, writes the cache file. A backfill
   sends them whole posts instead (``batch.whole``): they return the episode's files.
@@ -78,12 +78,12 @@ def open_executor(spec: str | None, *, batch_jobs: int = 0) -> Iterator[RemoteEx
         if batch_jobs < 1:
             yield None
             return
-        from tts_pipeline.synth.batch_pool import local_pool  # it imports this module
+        from tts_pipeline.execution.local import local_pool  # it imports this module
 
         with local_pool(batch_jobs) as pool:
             yield pool
         return
-    from tts_pipeline.cluster import connect
+    from tts_pipeline.execution.dask import connect
 
     with connect(address) as remote:
         yield remote

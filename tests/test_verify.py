@@ -28,7 +28,7 @@ pytest.importorskip("faster_whisper", reason="needs the verify extra")
 from watch_forum import feed_guids, forum_post, make_config, post_rows
 
 from tts_pipeline.config import parse_config
-from tts_pipeline.errors import ConfigError
+from tts_pipeline.errors import ConfigError, HeldBackError
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Chunk, ChunkAudio, Verification
@@ -36,7 +36,7 @@ from tts_pipeline.pipeline import convert_post, make_http
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.verify.check import check_chunk
-from tts_pipeline.verify.policy import HeldBackError, HoldBar, hold_reason
+from tts_pipeline.verify.policy import HoldBar, hold_reason
 from tts_pipeline.verify.report import VerifyReport
 from tts_pipeline.verify.textnorm import normalise
 from tts_pipeline.verify.verifier import Verifier, respeak

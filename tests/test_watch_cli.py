@@ -26,9 +26,10 @@ from watch_forum import (
 
 from tts_pipeline.cli.main import main
 from tts_pipeline.cli.watch import EXIT_BUSY
+from tts_pipeline.errors import WatcherBusyError
 from tts_pipeline.library.layout import Library
 from tts_pipeline.sample.forum_server import ForumServer
-from tts_pipeline.watch.lock import WatcherBusyError, lock_holder, watch_lock
+from tts_pipeline.watch.lock import lock_holder, watch_lock
 
 # A dozen sentences: long enough that a conversion takes a moment to catch in the middle.
 LONGER_BODY = "<p>" + " ".join(

@@ -6,6 +6,8 @@ module, so the CLI can print ``str(error)`` as one line and exit 1.
 
 from __future__ import annotations
 
+from tts_pipeline.models import Episode
+
 
 class TTSPipelineError(Exception):
     """Base of every expected, user-facing failure."""
@@ -70,3 +72,47 @@ class PreviewError(TTSPipelineError):
 
 class ServeError(TTSPipelineError):
     """The local library server cannot start (address in use, library missing)."""
+
+
+class ClusterError(TTSPipelineError):
+    """The Dask scheduler cannot be reached or has no workers."""
+
+
+class WorkerLostError(TTSPipelineError):
+    """A task's worker was lost more often than it may be submitted again."""
+
+
+class SidecarError(TTSPipelineError):
+    """A chapters or transcript file exists but cannot be read."""
+
+
+class ResponseCutError(IngestError):
+    """The reply started but the connection broke before its end: worth asking again."""
+
+
+class PlaybackError(PreviewError):
+    """ffplay is missing, failed, or could not open the sound output."""
+
+
+class VoiceInstallError(TTSPipelineError):
+    """A voice could not be fetched, or what was fetched failed verification."""
+
+
+class WorkerCrashError(SynthesisError):
+    """A worker process died (killed, out of memory, or the engine crashed it)."""
+
+
+class HeldBackError(TTSPipelineError):
+    """The episode was made and verified, but is below the bar: it is not published."""
+
+    def __init__(self, message: str, *, episode: Episode) -> None:
+        super().__init__(message)
+        self.episode = episode
+
+
+class WatcherBusyError(TTSPipelineError):
+    """Another watcher holds the library's lock."""
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid

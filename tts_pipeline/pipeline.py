@@ -9,6 +9,7 @@ from typing import Protocol
 
 from tts_pipeline.clean import clean, speaker
 from tts_pipeline.config import Config
+from tts_pipeline.errors import HeldBackError
 from tts_pipeline.execution.seam import RemoteExecutor
 from tts_pipeline.fsutil import atomic_write_bytes, atomic_write_text
 from tts_pipeline.ingest import fetch_post
@@ -23,7 +24,7 @@ from tts_pipeline.package.tags import TagInfo
 from tts_pipeline.synth.chunking import plan_chunks
 from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.runner import synthesize_chunks
-from tts_pipeline.verify.policy import HeldBackError, HoldBar, hold_reason
+from tts_pipeline.verify.policy import HoldBar, hold_reason
 from tts_pipeline.verify.report import VerifyReport
 from tts_pipeline.verify.stage import check_verifier, each_chunk, save_report, start_verifier
 

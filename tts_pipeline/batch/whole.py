@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from tts_pipeline.config import Config
-from tts_pipeline.errors import SynthesisError, TTSPipelineError
-from tts_pipeline.execution.seam import RemoteExecutor, WorkerLostError
+from tts_pipeline.errors import SynthesisError, TTSPipelineError, WorkerLostError
+from tts_pipeline.execution.seam import RemoteExecutor
 from tts_pipeline.fsutil import atomic_write_bytes
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode, ForumSite, Post, VoiceProfile

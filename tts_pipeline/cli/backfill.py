@@ -15,10 +15,11 @@ from tts_pipeline.batch.backfill import BackfillOptions, BackfillReport, backfil
 from tts_pipeline.batch.progress import PostsBar, summary_line
 from tts_pipeline.cli import watch as watch_commands
 from tts_pipeline.config import Config
+from tts_pipeline.errors import WatcherBusyError
 from tts_pipeline.execution.seam import open_executor
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
-from tts_pipeline.watch.lock import WatcherBusyError, watch_lock
+from tts_pipeline.watch.lock import watch_lock
 from tts_pipeline.watch.runner import Watcher
 from tts_pipeline.watch.stop import StopSignals
 

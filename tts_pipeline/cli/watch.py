@@ -17,12 +17,13 @@ from typing import Any
 
 from tts_pipeline.config import Config
 from tts_pipeline.config.watch import parse_date
+from tts_pipeline.errors import WatcherBusyError
 from tts_pipeline.execution.seam import open_executor
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
 from tts_pipeline.verify.summary import status_json as verify_status_json
 from tts_pipeline.verify.summary import status_lines as verify_status_lines
-from tts_pipeline.watch.lock import WatcherBusyError, lock_holder, watch_lock
+from tts_pipeline.watch.lock import lock_holder, watch_lock
 from tts_pipeline.watch.runner import RunOptions, RunReport, Watcher, run_forever, utc_now
 from tts_pipeline.watch.state import Status, WatchState
 from tts_pipeline.watch.stop import StopSignals

@@ -16,16 +16,12 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from tts_pipeline.errors import ConfigError, TTSPipelineError
+from tts_pipeline.errors import ClusterError, ConfigError
 from tts_pipeline.execution.seam import RemoteExecutor
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
-
-
-class ClusterError(TTSPipelineError):
-    """The Dask scheduler cannot be reached or has no workers."""
 
 
 def _lost_types() -> tuple[type[BaseException], ...]:

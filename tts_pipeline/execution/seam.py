@@ -28,7 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tts_pipeline.errors import ConfigError, TTSPipelineError
+from tts_pipeline.errors import ConfigError, WorkerLostError
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,6 @@ R = TypeVar("R")
 
 LOCAL = "local"
 DEFAULT_RESUBMITS = 3
-
-
-class WorkerLostError(TTSPipelineError):
-    """A task's worker was lost more often than it may be submitted again."""
 
 
 @dataclass

@@ -14,15 +14,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tts_pipeline.errors import TTSPipelineError
+from tts_pipeline.errors import SidecarError
 
 CHAPTERS_SUFFIX = ".chapters.json"
 VTT_SUFFIX = ".vtt"
 SCRIPT_SUFFIX = ".txt"
-
-
-class SidecarError(TTSPipelineError):
-    """A chapters or transcript file exists but cannot be read."""
 
 
 @dataclass(frozen=True)

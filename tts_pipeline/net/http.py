@@ -30,7 +30,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from tts_pipeline import __version__
-from tts_pipeline.errors import IngestError
+from tts_pipeline.errors import IngestError, ResponseCutError
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -45,10 +45,6 @@ _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECA
 # urllib3 clamps a long Retry-After to retry_after_max and then sleeps that long; this
 # instance, with an effectively unlimited cap, is only used to read the real requested wait.
 _RETRY_AFTER_READER = Retry(retry_after_max=2**31)
-
-
-class _BodyCutError(IngestError):
-    """The reply started but the connection broke before its end: worth asking again."""
 
 
 def default_user_agent(contact: str) -> str:
@@ -240,7 +236,7 @@ class HttpClient:
         for n in range(self.retries + 1):
             try:
                 return attempt()
-            except _BodyCutError as exc:
+            except ResponseCutError as exc:
                 if n == self.retries:
                     raise IngestError(f"{exc} ({n + 1} attempts)", url=url) from exc
                 log.info("%s; asking again", exc)
@@ -276,7 +272,7 @@ class HttpClient:
                     )
                 parts.append(chunk)
         except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError) as exc:
-            raise _BodyCutError(self._describe(exc, url), url=url) from exc
+            raise ResponseCutError(self._describe(exc, url), url=url) from exc
         except requests.RequestException as exc:
             raise IngestError(self._describe(exc, url), url=url) from exc
         return b"".join(parts)

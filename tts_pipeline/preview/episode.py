@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from tts_pipeline.audio.chunkstats import ChunkStats, chunk_stats
 from tts_pipeline.config import Config
-from tts_pipeline.errors import PreviewError
+from tts_pipeline.errors import PlaybackError, PreviewError
 from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.library.layout import Library, episode_id
@@ -37,7 +37,7 @@ from tts_pipeline.package.ffmpeg import decode_wav, probe
 from tts_pipeline.package.join import Timeline, join_chunks
 from tts_pipeline.package.loudness import normalise
 from tts_pipeline.pipeline import plan_post
-from tts_pipeline.preview.playback import NO_OUTPUT, PlaybackError, find_audio_output, play
+from tts_pipeline.preview.playback import NO_OUTPUT, find_audio_output, play
 from tts_pipeline.synth.runner import synthesize_chunks
 
 log = logging.getLogger(__name__)

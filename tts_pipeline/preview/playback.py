@@ -17,17 +17,13 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from tts_pipeline.errors import PreviewError
+from tts_pipeline.errors import PlaybackError
 
 log = logging.getLogger(__name__)
 
 FFPLAY = "ffplay"
 # What ffplay/SDL print when no output could be opened (ffplay then exits 0 regardless).
 _OPEN_FAILED = ("audio open failed", "failed to open audio", "no available audio device")
-
-
-class PlaybackError(PreviewError):
-    """ffplay is missing, failed, or could not open the sound output."""
 
 
 def find_audio_output(

@@ -16,10 +16,10 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from tts_pipeline.errors import SidecarError
 from tts_pipeline.library.sidecars import (
     Chapter,
     Cue,
-    SidecarError,
     chapters_path,
     read_chapters,
     read_cues,

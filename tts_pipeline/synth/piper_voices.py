@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from tts_pipeline.errors import IngestError, TTSPipelineError
+from tts_pipeline.errors import IngestError, VoiceInstallError
 from tts_pipeline.fsutil import atomic_path, atomic_write_text
 from tts_pipeline.net.http import HttpClient
 
@@ -46,10 +46,6 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 _BLOCK = 1 << 20
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all) across the voice's files
-
-
-class VoiceInstallError(TTSPipelineError):
-    """A voice could not be fetched, or what was fetched failed verification."""
 
 
 @dataclass(frozen=True)

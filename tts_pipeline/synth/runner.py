@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tts_pipeline.audio.chunkstats import ChunkStats, save_stats, try_measure
-from tts_pipeline.errors import ConfigError, SynthesisError, TTSPipelineError
+from tts_pipeline.errors import ConfigError, SynthesisError, TTSPipelineError, WorkerCrashError
 from tts_pipeline.execution.seam import RemoteExecutor, submit_bounded
 from tts_pipeline.fsutil import atomic_path
 from tts_pipeline.memory import map_large_blocks
@@ -52,10 +52,6 @@ log = logging.getLogger(__name__)
 # (e.g. a different WAV layout), so old entries stop matching.
 CACHE_SCHEMA = "tts_pipeline.synth/1"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-class WorkerCrashError(SynthesisError):
-    """A worker process died (killed, out of memory, or the engine crashed it)."""
 
 
 @dataclass

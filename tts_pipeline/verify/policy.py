@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tts_pipeline.errors import TTSPipelineError
-from tts_pipeline.models import Episode, Verification
+from tts_pipeline.models import Verification
 
 
 @dataclass(frozen=True)
@@ -23,14 +22,6 @@ class HoldBar:
     @property
     def active(self) -> bool:
         return self.flagged or self.max_wer is not None
-
-
-class HeldBackError(TTSPipelineError):
-    """The episode was made and verified, but is below the bar: it is not published."""
-
-    def __init__(self, message: str, *, episode: Episode) -> None:
-        super().__init__(message)
-        self.episode = episode
 
 
 def hold_reason(verification: Verification | None, bar: HoldBar) -> str | None:

@@ -14,17 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tts_pipeline.errors import TTSPipelineError
+from tts_pipeline.errors import WatcherBusyError
 
 LOCK_NAME = "watch.lock"
-
-
-class WatcherBusyError(TTSPipelineError):
-    """Another watcher holds the library's lock."""
-
-    def __init__(self, message: str, *, pid: int | None = None) -> None:
-        super().__init__(message)
-        self.pid = pid
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from tts_pipeline.config.watch import ForumRules
 from tts_pipeline.errors import (
     CleanError,
     ConfigError,
+    HeldBackError,
     IngestError,
     LibraryError,
     PostNotFoundError,
@@ -41,7 +42,7 @@ from tts_pipeline.library.layout import Library, episode_id
 from tts_pipeline.models import Episode, ForumSite, Post, PostRef, VoiceProfile
 from tts_pipeline.net.http import HttpClient, default_user_agent
 from tts_pipeline.pipeline import Progress, convert_post, publish_feed
-from tts_pipeline.verify.policy import HeldBackError, HoldBar
+from tts_pipeline.verify.policy import HoldBar
 from tts_pipeline.watch.listing import ListedPost, Listing, content_hash, list_posts
 from tts_pipeline.watch.rules import skip_reason
 from tts_pipeline.watch.state import Listed, PostRow, Status, WatchState

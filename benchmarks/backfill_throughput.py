@@ -29,7 +29,7 @@ from distributed import Client, LocalCluster
 
 from tts_pipeline.batch.backfill import BackfillOptions, backfill
 from tts_pipeline.config import parse_config
-from tts_pipeline.execution.seam import open_executor
+from tts_pipeline.execution import open_executor
 from tts_pipeline.library.layout import Library
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice

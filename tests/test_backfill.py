@@ -25,7 +25,7 @@ from tts_pipeline.batch.backfill import BackfillOptions, backfill
 from tts_pipeline.batch.urls import read_url_file
 from tts_pipeline.config import parse_config
 from tts_pipeline.errors import ConfigError, WorkerLostError
-from tts_pipeline.execution.seam import RemoteExecutor, parse_spec, submit_bounded
+from tts_pipeline.execution.seam import ExecutionBackend, parse_spec, submit_bounded
 from tts_pipeline.library.layout import Library
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
@@ -173,7 +173,7 @@ def test_bounded_submission_keeps_a_window_and_resubmits_lost_tasks() -> None:
                 in_flight[0] -= 1
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        remote = RemoteExecutor(
+        remote = ExecutionBackend(
             pool, window=3, name="threads", is_lost=lambda e: isinstance(e, Exception)
         )
         results = dict(submit_bounded(remote, task, [1, 2, 3, 4], lambda i: (i,)))

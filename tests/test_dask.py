@@ -31,7 +31,7 @@ from watch_forum import (
 )
 
 from tts_pipeline.batch.backfill import BackfillOptions, backfill
-from tts_pipeline.execution.seam import open_executor
+from tts_pipeline.execution import open_executor
 from tts_pipeline.library.layout import Library
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.engine import get_engine, install_hint

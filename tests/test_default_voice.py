@@ -14,9 +14,10 @@ import pytest
 from tts_pipeline.clean import speaker
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import Chunk, VoiceProfile
+from tts_pipeline.synth.cache import cache_key
 from tts_pipeline.synth.engine import Engine, get_engine
 from tts_pipeline.synth.pyttsx3_engine import ESPEAK_WORDGAP, _current_parameter
-from tts_pipeline.synth.runner import cache_key, synthesize_chunks
+from tts_pipeline.synth.runner import synthesize_chunks
 from tts_pipeline.synth.voices import MAX_WORD_GAP, load_voice
 
 TWENTY_WORDS = (

@@ -34,7 +34,7 @@ from tts_pipeline import pipeline
 from tts_pipeline.cli.main import main as cli_main
 from tts_pipeline.library.layout import Library
 from tts_pipeline.sample.forum_server import ForumServer
-from tts_pipeline.synth.runner import cache_path
+from tts_pipeline.synth.cache import cache_path
 
 StrPath = str | os.PathLike[str]
 PACKAGE = Path(__file__).resolve().parents[1] / "tts_pipeline"

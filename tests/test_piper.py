@@ -29,6 +29,7 @@ from tts_pipeline.errors import ConfigError, SynthesisError
 from tts_pipeline.models import Chunk, Pcm, Post, VoiceProfile
 from tts_pipeline.net.http import HttpClient
 from tts_pipeline.synth import piper_engine
+from tts_pipeline.synth.cache import cache_key
 from tts_pipeline.synth.engine import get_engine, install_hint
 from tts_pipeline.synth.piper_voices import (
     REPO,
@@ -36,7 +37,7 @@ from tts_pipeline.synth.piper_voices import (
     VoiceInstallError,
     install_voice,
 )
-from tts_pipeline.synth.runner import SynthStats, cache_key, synthesize_chunks
+from tts_pipeline.synth.runner import SynthStats, synthesize_chunks
 from tts_pipeline.synth.voices import list_voices, load_voice, parse_voice
 
 pytest.importorskip("piper", reason="the [piper] extra is not installed")

@@ -23,14 +23,9 @@ import pytest
 from tts_pipeline.audio.chunkstats import chunk_stats, measure_chunk, sidecar_path
 from tts_pipeline.errors import ConfigError, SynthesisError
 from tts_pipeline.models import Chunk, ChunkAudio, Pcm, VoiceProfile
+from tts_pipeline.synth.cache import cache_key, cache_path
 from tts_pipeline.synth.engine import Engine, get_engine, known_engines
-from tts_pipeline.synth.runner import (
-    SynthStats,
-    WorkerCrashError,
-    cache_key,
-    cache_path,
-    synthesize_chunks,
-)
+from tts_pipeline.synth.runner import SynthStats, WorkerCrashError, synthesize_chunks
 from tts_pipeline.synth.voices import list_voices, load_voice
 
 TEN_WORDS = "The quick brown fox jumps over the lazy dog today."

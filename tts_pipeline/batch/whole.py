@@ -25,7 +25,7 @@ from typing import Any
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import SynthesisError, TTSPipelineError, WorkerLostError
-from tts_pipeline.execution.seam import RemoteExecutor
+from tts_pipeline.execution.seam import ExecutionBackend
 from tts_pipeline.fsutil import atomic_write_bytes
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode, ForumSite, Post, VoiceProfile
@@ -65,7 +65,7 @@ def make_episode(post: Post, config: Config, voice: VoiceProfile) -> MadeEpisode
     with tempfile.TemporaryDirectory(prefix="tts-pipeline-post-") as tmp:
         library = Library(Path(tmp))
         library.prepare()
-        here = RemoteExecutor(InlineExecutor(), window=1, name="this worker")
+        here = ExecutionBackend(InlineExecutor(), window=1, name="this worker")
         episode = convert_post(
             post,
             config=replace(config, library=Path(tmp), verify=False),
@@ -106,7 +106,7 @@ def convert_whole(
     watcher: Watcher,
     site: ForumSite,
     due: list[PostRow],
-    remote: RemoteExecutor,
+    remote: ExecutionBackend,
     report: RunReport,
     on_post: Callable[[PostRow], None],
 ) -> int:
@@ -176,7 +176,7 @@ def convert_whole(
     return untouched
 
 
-def _readable(exc: BaseException, remote: RemoteExecutor, tries: int) -> BaseException:
+def _readable(exc: BaseException, remote: ExecutionBackend, tries: int) -> BaseException:
     """``exc`` as the watcher's failure handling expects it: a TTSPipelineError, or what must
     end the run (a stop, an interrupt)."""
     if isinstance(exc, TTSPipelineError | StopRequested) or not isinstance(exc, Exception):

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tts_pipeline.errors import ClusterError, ConfigError
-from tts_pipeline.execution.seam import RemoteExecutor
+from tts_pipeline.execution.seam import ExecutionBackend
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,8 @@ def _lost_types() -> tuple[type[BaseException], ...]:
 
 
 @contextlib.contextmanager
-def connect(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Iterator[RemoteExecutor]:
-    """A RemoteExecutor on the scheduler at ``address`` (``tcp://HOST:PORT``), while inside."""
+def connect(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Iterator[ExecutionBackend]:
+    """An ExecutionBackend on the scheduler at ``address`` (``tcp://HOST:PORT``), while inside."""
     try:
         distributed = _distributed()
     except ImportError:
@@ -50,7 +50,7 @@ def connect(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Iterator[R
     try:
         threads = _wait_for_threads(client, address, timeout_s)
         lost = _lost_types()
-        remote = RemoteExecutor(
+        remote = ExecutionBackend(
             executor=client.get_executor(pure=False),
             window=2 * threads,
             name=f"dask {address}",

@@ -1,7 +1,7 @@
 """A local spawn pool kept for a whole batch of posts (``backfill``, ``convert`` of several
-URLs), fed through the same seam as a cluster (``executors.RemoteExecutor``).
+URLs), fed through the same seam as a cluster (``seam.ExecutionBackend``).
 
-The per-post pool of ``runner`` starts its workers, and their engines, for every post; for
+The per-post pool of ``synth.runner`` starts its workers, and their engines, for every post; for
 short posts that costs more than speaking them. These workers start once and keep their engine
 (``synth.remote``) for the whole batch; they return the audio and the caller writes the cache.
 A worker that dies (killed, or a crashing engine) breaks a ``ProcessPoolExecutor`` for good:
@@ -20,9 +20,9 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
-from tts_pipeline.execution.seam import RemoteExecutor
+from tts_pipeline.execution.seam import ExecutionBackend
 from tts_pipeline.synth.remote import share_cores
-from tts_pipeline.synth.runner import _stop_workers, start_worker_process
+from tts_pipeline.synth.workers import shut_down_pool, start_worker_process
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +53,22 @@ class RenewingPool(Executor):
                 return self._pool.submit(fn, *args, **kwargs)
             except BrokenProcessPool:
                 log.info("a synthesis worker died: starting a fresh local pool")
-                self._close(self._pool, orderly=False)
+                shut_down_pool(self._pool, orderly=False)
                 self._pool = self._start()
                 return self._pool.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
-            self._close(self._pool, orderly=wait and not cancel_futures)
-
-    @staticmethod
-    def _close(pool: ProcessPoolExecutor, *, orderly: bool) -> None:
-        # Private but long-standing; shutdown() drops it (see runner._stop_workers).
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=orderly, cancel_futures=True)
-        if not orderly:
-            _stop_workers(processes)
+            shut_down_pool(self._pool, orderly=wait and not cancel_futures)
 
 
 @contextlib.contextmanager
-def local_pool(jobs: int) -> Iterator[RemoteExecutor]:
+def local_pool(jobs: int) -> Iterator[ExecutionBackend]:
     """``jobs`` local workers for a batch, while inside; stopped (not awaited) on an error."""
     pool = RenewingPool(jobs)
     orderly = False
     try:
-        yield RemoteExecutor(pool, window=2 * jobs, name="local process pool")
+        yield ExecutionBackend(pool, window=2 * jobs, name="local process pool")
         orderly = True
     finally:
         pool.shutdown(wait=orderly, cancel_futures=not orderly)

@@ -11,20 +11,23 @@
   which owns the library, the state database and packaging, writes the cache file. A backfill
   sends them whole posts instead (``batch.whole``): they return the episode's files.
 
-Batches on the local machine use a pool kept for all their posts (``synth.batch_pool``), fed
-through the same seam.
+Batches on the local machine use a pool kept for all their posts (``execution.local``), fed
+through the same seam. ``tts_pipeline.execution.open_executor`` opens the backend a spec names;
+this module imports no backend, so every stage may depend on it alone.
 
-Any ``concurrent.futures.Executor`` works behind :class:`RemoteExecutor`; ``submit_bounded``
+Any ``concurrent.futures.Executor`` works behind :class:`ExecutionBackend`; ``submit_bounded``
 keeps a window of tasks in flight (never a whole archive's worth at once) and submits again a
-task whose worker was lost, a bounded number of times.
+task whose worker was lost, a bounded number of times. ``submit_bounded_futures`` does the
+same but hands back each finished task's future, for callers that settle failures one by one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,8 +43,8 @@ DEFAULT_RESUBMITS = 3
 
 
 @dataclass
-class RemoteExecutor:
-    """An executor on other machines (or processes) and how to feed it."""
+class ExecutionBackend:
+    """An executor (a cluster, a local process pool, or inline) and how to feed it."""
 
     executor: Executor
     window: int  # tasks in flight at most: about twice the workers' threads
@@ -64,69 +67,78 @@ def parse_spec(spec: str | None) -> str:
     raise ConfigError(f"executor must be 'local' or dask://HOST:PORT, got {text!r}")
 
 
-@contextlib.contextmanager
-def open_executor(spec: str | None, *, batch_jobs: int = 0) -> Iterator[RemoteExecutor | None]:
-    """The executor ``spec`` names, while inside: a connected cluster, closed (not shut down:
-    it is shared) on exit; for ``local``, None (the synthesis runner starts a pool per post),
-    or with ``batch_jobs`` a pool of that many workers kept for the whole batch of posts."""
-    address = parse_spec(spec)
-    if address == LOCAL:
-        if batch_jobs < 1:
-            yield None
-            return
-        from tts_pipeline.execution.local import local_pool  # it imports this module
-
-        with local_pool(batch_jobs) as pool:
-            yield pool
-        return
-    from tts_pipeline.execution.dask import connect
-
-    with connect(address) as remote:
-        yield remote
-
-
 def submit_bounded(
-    remote: RemoteExecutor,
+    backend: ExecutionBackend,
     fn: Callable[..., R],
     items: Iterable[T],
     args: Callable[[T], tuple[Any, ...]],
 ) -> Iterator[tuple[T, R]]:
-    """Run ``fn(*args(item))`` for every item on ``remote``; yield (item, result) as each
-    finishes. At most ``remote.window`` tasks are in flight. A task whose worker was lost
-    (``remote.is_lost``) is submitted again up to ``remote.resubmits`` times; any other
+    """Run ``fn(*args(item))`` for every item on ``backend``; yield (item, result) as each
+    finishes. At most ``backend.window`` tasks are in flight. A task whose worker was lost
+    (``backend.is_lost``) is submitted again up to ``backend.resubmits`` times; any other
     exception is raised from here, after cancelling the tasks not yet started."""
+    with contextlib.closing(submit_bounded_futures(backend, fn, items, args)) as finished:
+        for item, future, tries in finished:
+            try:
+                result = future.result()
+            except BaseException as exc:
+                if not backend.is_lost(exc):
+                    raise
+                raise WorkerLostError(
+                    f"{backend.name}: a task's worker was lost {tries + 1} times: {exc}"
+                ) from exc
+            yield item, result
+
+
+def submit_bounded_futures(
+    backend: ExecutionBackend,
+    fn: Callable[..., R],
+    items: Iterable[T],
+    args: Callable[[T], tuple[Any, ...]],
+    *,
+    waiting: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+) -> Generator[tuple[T, Future[R], int], None, None]:
+    """``submit_bounded``'s window and resubmissions, yielding (item, its finished future, how
+    many times it was submitted again) instead of the result: the future holds the result, or
+    the exception (a lost worker's once the resubmissions are spent). The next item is taken
+    from ``items`` only once the caller has dealt with a finished one. ``waiting()`` is entered
+    around each wait for a task (e.g. to let a stop signal interrupt it). Closing the
+    generator (an error, or a caller that stops early) cancels the tasks not yet started."""
     pending = iter(items)
     running: dict[Future[R], tuple[T, int]] = {}
 
     def submit(item: T, tries: int) -> None:
-        running[remote.executor.submit(fn, *args(item))] = (item, tries)
+        running[backend.executor.submit(fn, *args(item))] = (item, tries)
 
     try:
         for item in pending:
             submit(item, 0)
-            if len(running) >= max(1, remote.window):
+            if len(running) >= max(1, backend.window):
                 break
         while running:
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            with waiting():
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in finished:
                 item, tries = running.pop(future)
-                try:
-                    result = future.result()
-                except BaseException as exc:
-                    if not remote.is_lost(exc):
-                        raise
-                    if tries >= remote.resubmits:
-                        raise WorkerLostError(
-                            f"{remote.name}: a task's worker was lost {tries + 1} times: {exc}"
-                        ) from exc
-                    log.warning("%s: worker lost (%s); submitting the task again", remote.name,
-                                type(exc).__name__)  # fmt: skip
+                lost = _lost_worker(backend, future) if tries < backend.resubmits else None
+                if lost is not None:
+                    log.warning("%s: worker lost (%s); submitting the task again", backend.name,
+                                type(lost).__name__)  # fmt: skip
                     submit(item, tries + 1)
                     continue
-                yield item, result
+                yield item, future, tries
                 nxt = next(pending, None)
                 if nxt is not None:
                     submit(nxt, 0)
     finally:
         for future in running:  # an error or an abandoned generator: start nothing more
             future.cancel()
+
+
+def _lost_worker(backend: ExecutionBackend, future: Future[Any]) -> BaseException | None:
+    """The finished ``future``'s exception if it means its worker was lost, else None."""
+    try:
+        future.result()
+    except BaseException as exc:
+        return exc if backend.is_lost(exc) else None
+    return None

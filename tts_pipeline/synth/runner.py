@@ -1,8 +1,7 @@
 """Synthesise planned chunks into a content-addressed WAV cache, in parallel spawn workers.
 
-Cache key = sha256 over (key schema, engine name, engine version, the voice's speaking fields
-and the chunk text); the file is ``cache_dir/<key[:2]>/<key>.wav``. Pauses are not part of the
-key: silence is added when packaging, so changing a pause re-uses every cached chunk.
+The cache (keys, paths, entries) is ``synth.cache``; worker set-up and tear-down is
+``synth.workers``.
 
 The engine is never started in the calling process. pyttsx3 hangs children forked after its
 ``init()`` (notes §1 bug #7, pyttsx3 #131) and can hold only one engine per process, so work
@@ -12,46 +11,37 @@ built by the pool initializer. Workers write the cache file and its statistics
 crosses the process boundary. Each worker asks the kernel to end it when the process that
 started it dies (Linux), so a SIGKILLed CLI leaves no orphaned workers behind.
 
-Given a RemoteExecutor (``tts_pipeline.execution.seam``, e.g. a Dask cluster), chunks run there
-instead: workers on other machines return the audio and this process writes the cache file.
+Given an ExecutionBackend (``tts_pipeline.execution.seam``, e.g. a Dask cluster), chunks run
+there instead: workers on other machines return the audio and this process writes the cache
+file.
 """
 
 from __future__ import annotations
 
-import ctypes
-import gc
-import hashlib
-import json
 import logging
 import multiprocessing
 import os
-import signal
-import sys
-import wave
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import resource_tracker
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import NamedTuple
 
-from tts_pipeline.audio.chunkstats import ChunkStats, save_stats, try_measure
+from tts_pipeline.audio.chunkstats import try_measure
 from tts_pipeline.errors import ConfigError, SynthesisError, TTSPipelineError, WorkerCrashError
-from tts_pipeline.execution.seam import RemoteExecutor, submit_bounded
-from tts_pipeline.fsutil import atomic_path
-from tts_pipeline.memory import map_large_blocks
+from tts_pipeline.execution.seam import ExecutionBackend, submit_bounded
 from tts_pipeline.models import Chunk, ChunkAudio, Pcm, VoiceProfile
+from tts_pipeline.synth.cache import CachedChunk, cache_key, cache_path, read_cached, store
 from tts_pipeline.synth.engine import Engine, first_words, get_engine, set_threads
 from tts_pipeline.synth.remote import SpokenChunk, speak_chunk
+from tts_pipeline.synth.workers import (
+    shut_down_pool,
+    start_worker_process,
+    stop_tracker,
+    tracker_running,
+)
 
 log = logging.getLogger(__name__)
-
-# Bump when the cached audio for the same inputs would change for reasons outside the engine
-# (e.g. a different WAV layout), so old entries stop matching.
-CACHE_SCHEMA = "tts_pipeline.synth/1"
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass
@@ -63,29 +53,6 @@ class SynthStats:
     workers: int = 0  # worker processes started (0 when everything was cached)
 
 
-class _Done(NamedTuple):
-    """A worker's answer: small enough to pickle cheaply; the audio stays on disk."""
-
-    key: str
-    frames: int
-    sample_rate: int
-
-
-def cache_key(engine: Engine, voice: VoiceProfile, text: str) -> str:
-    """The content address of ``text`` spoken by ``engine`` with ``voice``."""
-    fields: list[object] = [CACHE_SCHEMA, engine.name, engine.version]
-    fields += [voice.engine, voice.voice, voice.rate_wpm, text]
-    if voice.model or voice.deterministic:  # only when set, so older keys stay valid
-        fields += [voice.model, voice.deterministic]
-    if voice.word_gap:  # likewise: profiles without a word gap keep their keys
-        fields += ["word_gap", voice.word_gap]
-    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
-def cache_path(cache_dir: Path, key: str) -> Path:
-    return cache_dir / key[:2] / f"{key}.wav"
-
-
 def synthesize_chunks(
     chunks: Sequence[Chunk],
     voice: VoiceProfile,
@@ -94,7 +61,7 @@ def synthesize_chunks(
     jobs: int,
     on_progress: Callable[[ChunkAudio], None] | None = None,
     stats: SynthStats | None = None,
-    executor: RemoteExecutor | None = None,
+    executor: ExecutionBackend | None = None,
 ) -> list[ChunkAudio]:
     """Speak every chunk with ``voice``; return one ChunkAudio per chunk, in chunk order.
 
@@ -111,11 +78,11 @@ def synthesize_chunks(
     for chunk in chunks:
         _check_chunk(chunk, engine)
 
-    done: dict[str, _Done] = {}
+    done: dict[str, CachedChunk] = {}
     todo: dict[str, list[int]] = {}  # key -> positions with that text (duplicates run once)
     results: list[ChunkAudio | None] = [None] * len(chunks)
 
-    def report(position: int, record: _Done) -> None:
+    def report(position: int, record: CachedChunk) -> None:
         wav = cache_path(cache_dir, record.key)
         audio = ChunkAudio(chunks[position], wav, record.frames, record.sample_rate)
         results[position] = audio
@@ -125,7 +92,7 @@ def synthesize_chunks(
     for position, chunk in enumerate(chunks):
         key = cache_key(engine, voice, chunk.text)
         if key not in done and key not in todo:
-            cached = _read_cached(cache_path(cache_dir, key), key)
+            cached = read_cached(cache_path(cache_dir, key), key)
             if cached is not None:
                 done[key] = cached
         if key in done:
@@ -173,27 +140,9 @@ def _check_chunk(chunk: Chunk, engine: Engine) -> None:
         )
 
 
-def _read_cached(path: Path, key: str) -> _Done | None:
-    """The cache entry at ``path`` if it is a readable, non-empty mono s16 WAV."""
-    try:
-        with wave.open(str(path), "rb") as wav:
-            frames, rate = wav.getnframes(), wav.getframerate()
-            ok = wav.getnchannels() == 1 and wav.getsampwidth() == 2
-    except FileNotFoundError:
-        return None
-    except (OSError, EOFError, wave.Error) as exc:
-        log.warning("ignoring unreadable cache file %s: %s", path, exc)
-        return None
-    # Writes are atomic, so a bad entry means outside damage; it is simply synthesised again.
-    if not ok or frames == 0 or path.stat().st_size < 44 + 2 * frames:
-        log.warning("ignoring damaged cache file %s", path)
-        return None
-    return _Done(key, frames, rate)
-
-
 def _run_remote(
-    todo: dict[str, Chunk], voice: VoiceProfile, cache_dir: Path, remote: RemoteExecutor
-) -> Iterator[_Done]:
+    todo: dict[str, Chunk], voice: VoiceProfile, cache_dir: Path, remote: ExecutionBackend
+) -> Iterator[CachedChunk]:
     """Yield each chunk's record as a remote worker returns its audio, written to the cache
     here (atomically): the workers may not share this machine's disk."""
     unfinished: dict[str, Chunk] = {}
@@ -207,7 +156,7 @@ def _run_remote(
             if not isinstance(spoken, SpokenChunk) or spoken.key != key or not spoken.samples:
                 raise SynthesisError(f"chunk {chunk.index}: {remote.name} returned no audio")
             pcm = Pcm(samples=spoken.samples, sample_rate=spoken.sample_rate)
-            record = _store(cache_dir, key, pcm, spoken.stats)
+            record = store(cache_dir, key, pcm, spoken.stats)
             del unfinished[key]
             yield record
     except TTSPipelineError:
@@ -220,13 +169,13 @@ def _run_remote(
 
 def _run_pool(
     todo: dict[str, Chunk], voice: VoiceProfile, cache_dir: Path, workers: int
-) -> Iterator[_Done]:
+) -> Iterator[CachedChunk]:
     """Yield each chunk's record as its worker finishes it."""
     context = multiprocessing.get_context("spawn")  # never fork: bug #7
     # Engines that compute with threads (Piper's onnxruntime) get an equal share of the cores:
     # more threads than cores in total only adds contention (Piper: 2 x 1 thread beat 2 x 2).
     threads = max(1, (os.cpu_count() or 1) // workers)
-    tracker_started_here = not _tracker_running()
+    tracker_started_here = not tracker_running()
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
@@ -252,55 +201,10 @@ def _run_pool(
         orderly = not isinstance(exc, WorkerCrashError)
         raise
     finally:  # on failure, start no chunk nobody will wait for
-        # Private but long-standing; shutdown() drops it, so read it first (see _stop_workers).
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=orderly, cancel_futures=True)
-        if not orderly:
-            _stop_workers(processes)
+        shut_down_pool(pool, orderly=orderly)
     del pool
     if tracker_started_here:
-        _stop_tracker()
-
-
-def _tracker_running() -> bool:
-    """Whether multiprocessing's resource tracker already runs. Where its private attributes
-    are missing, say yes: a tracker that may be someone else's is never stopped."""
-    tracker = getattr(resource_tracker, "_resource_tracker", None)
-    return tracker is None or getattr(tracker, "_fd", None) is not None
-
-
-def _stop_tracker() -> None:
-    """Stop the resource tracker the pool started, now that nothing uses it.
-
-    A spawn pool starts multiprocessing's tracker, a Python process (~12 MB) that unlinks the
-    pool's semaphores should this process die. After an orderly shutdown it watches nothing,
-    yet it would live as long as this process: through the packaging that follows, the
-    longest and largest part of a conversion. Only a tracker this pool started is stopped
-    (another user, such as a pool kept for a batch, may still rely on one that was already
-    running). Its ``_stop`` is private; where it is missing the tracker simply stays. Each
-    pool of this kind (one per post in ``watch``) thus starts a tracker of its own.
-    """
-    gc.collect()  # the pool's queues unregister their semaphores when collected
-    stop = getattr(getattr(resource_tracker, "_resource_tracker", None), "_stop", None)
-    if stop is not None:
-        try:
-            stop()
-        except Exception as exc:  # a tracker that stays is harmless
-            log.debug("cannot stop the resource tracker: %s", exc)
-
-
-def _stop_workers(processes: list[BaseProcess]) -> None:
-    """After a crash or an interrupt, end the remaining workers ourselves. CPython 3.11's own
-    clean-up joins every worker, and one spawned while the pool was breaking is never sent
-    its terminate: that run hung for good (seen when a worker was killed at start-up)."""
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=2)
-        if process.is_alive():
-            process.kill()
-            process.join(timeout=2)
+        stop_tracker()
 
 
 def _crashed(unfinished: list[Chunk]) -> WorkerCrashError:
@@ -314,7 +218,9 @@ def _crashed(unfinished: list[Chunk]) -> WorkerCrashError:
     )
 
 
-def _result(future: Future[_Done], chunk: Chunk, futures: dict[Future[_Done], Chunk]) -> _Done:
+def _result(
+    future: Future[CachedChunk], chunk: Chunk, futures: dict[Future[CachedChunk], Chunk]
+) -> CachedChunk:
     try:
         return future.result()
     except BrokenProcessPool as exc:
@@ -356,37 +262,7 @@ def _init_worker(voice: VoiceProfile, threads: int = 0, parent: int = 0) -> None
     _worker_engine, _worker_voice = engine, voice
 
 
-def start_worker_process(parent: int) -> None:
-    """Set up a synthesis worker process: it dies with ``parent`` (when given), keeps its
-    memory flat, and prints nothing."""
-    if parent:
-        _die_with_parent(parent)
-    map_large_blocks()  # audio buffers of every size, thousands of chunks: keep RSS flat
-    # Workers share the parent's stdout; nothing they print may reach `--json` output
-    # (pyttsx3 prints "Audio saved to ...", bug #11). fd 1 is redirected too, for C code.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this worker when the thread that spawned it dies: the pool's own
-    clean-up never runs when the main process is SIGKILLed, and an orphaned worker would hold
-    an engine (and a core) for good. Elsewhere (no prctl) the pool's clean-up is all there is."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError) as exc:
-        log.debug("cannot set PR_SET_PDEATHSIG: %s", exc)
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
-def _synthesize_one(key: str, index: int, text: str, cache_dir: str) -> _Done:
+def _synthesize_one(key: str, index: int, text: str, cache_dir: str) -> CachedChunk:
     if _worker_error is not None:
         raise _worker_error
     assert _worker_engine is not None and _worker_voice is not None
@@ -397,23 +273,4 @@ def _synthesize_one(key: str, index: int, text: str, cache_dir: str) -> _Done:
             f"chunk {index} ({first_words(text)!r}): {exc}", engine=_worker_engine.name
         ) from None
     stats = try_measure(pcm.samples, pcm.sample_rate, f"chunk {index}")
-    return _store(Path(cache_dir), key, pcm, stats)
-
-
-def _store(cache_dir: Path, key: str, pcm: Pcm, stats: ChunkStats | None) -> _Done:
-    """Write ``pcm`` as the cache entry for ``key`` (atomically), with its loudness and pause
-    statistics beside it (measured by the worker that spoke it, while other chunks are still
-    being spoken), and return its record."""
-    wav = cache_path(cache_dir, key)
-    _write_wav(wav, pcm)
-    if stats is not None and stats.frames == pcm.frames:
-        save_stats(wav, stats)
-    return _Done(key, pcm.frames, pcm.sample_rate)
-
-
-def _write_wav(path: Path, pcm: Pcm) -> None:
-    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(pcm.sample_rate)
-        wav.writeframes(pcm.samples)
+    return store(Path(cache_dir), key, pcm, stats)

@@ -36,7 +36,7 @@ from tts_pipeline.errors import (
     PostNotFoundError,
     TTSPipelineError,
 )
-from tts_pipeline.execution.seam import RemoteExecutor
+from tts_pipeline.execution.seam import ExecutionBackend
 from tts_pipeline.ingest.forummagnum import fetch_forummagnum
 from tts_pipeline.library.layout import Library, episode_id
 from tts_pipeline.models import Episode, ForumSite, Post, PostRef, VoiceProfile
@@ -108,7 +108,7 @@ class Watcher:
         stop: StopSignals | None = None,
         on_episode: Callable[[Episode], None] | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
-        executor: RemoteExecutor | None = None,
+        executor: ExecutionBackend | None = None,
     ) -> None:
         self.config = config
         self.settings = config.watch

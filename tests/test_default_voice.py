@@ -16,7 +16,7 @@ from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import Chunk, VoiceProfile
 from tts_pipeline.synth.cache import cache_key
 from tts_pipeline.synth.engine import Engine, get_engine
-from tts_pipeline.synth.pyttsx3_engine import ESPEAK_WORDGAP, _current_parameter
+from tts_pipeline.synth.espeak_driver import ESPEAK_WORDGAP, current_parameter
 from tts_pipeline.synth.runner import synthesize_chunks
 from tts_pipeline.synth.voices import MAX_WORD_GAP, load_voice
 
@@ -51,7 +51,7 @@ def test_word_gap_lengthens_the_audio_by_a_pause_per_word(
     per_boundary = (gapped - base) / BOUNDARIES
     assert 0.08 < per_boundary < 0.3
     # What the engine reads back after each utterance to catch a cancelled setting.
-    assert _current_parameter(ESPEAK_WORDGAP) == 10
+    assert current_parameter(ESPEAK_WORDGAP) == 10
     # espeak-ng keeps the setting between calls: a profile without a gap, spoken next by the
     # same engine, must not inherit it.
     assert seconds(engine, plain) == pytest.approx(base, rel=0.01)

@@ -1,8 +1,9 @@
 """The pyttsx3 engine (espeak-ng on Linux), with a workaround for each bug in notes §1.
 
-This module is the one wrapper around pyttsx3: its exceptions, prints and silent failures are
-turned into SynthesisError/ConfigError here. Bug numbers refer to the table in
-``notes/audio-and-tts.md`` §1 (upstream issue numbers are given as "pyttsx3 #N").
+This module, with ``synth.espeak_driver`` for what it reaches below pyttsx3's API (libespeak-ng
+itself, the driver's private parts), is the one wrapper around pyttsx3: its exceptions, prints
+and silent failures are turned into SynthesisError/ConfigError here. Bug numbers refer to the
+table in ``notes/audio-and-tts.md`` §1 (upstream issue numbers are given as "pyttsx3 #N").
 
 Use one instance per process, in a worker started with the ``spawn`` method: espeak-ng can be
 initialised only once per process and children forked after ``init()`` hang (bug #7,
@@ -13,13 +14,10 @@ first ``check_voice`` or ``synthesize``.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import io
 import logging
 import os
 import re
-import sys
 import tempfile
 import threading
 import time
@@ -33,6 +31,16 @@ from typing import Any
 from tts_pipeline.errors import ConfigError, SynthesisError
 from tts_pipeline.models import Pcm, VoiceProfile
 from tts_pipeline.synth.engine import first_words
+from tts_pipeline.synth.espeak_driver import (
+    ESPEAK_WORDGAP,
+    current_parameter,
+    espeak_version,
+    grow_audio_in_place,
+    playing_probe,
+    set_word_gap,
+    silence_driver_prints,
+    variant_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,76 +57,6 @@ POLL_S = 0.002
 MIN_DURATION_FRACTION = 0.25
 MIN_WORDS_FOR_DURATION_CHECK = 4
 _WORD = re.compile(r"\w+")
-_ESPEAK_LIBRARIES = ("libespeak-ng.so.1", "libespeak-ng.1.dylib", "libespeak-ng.dll")
-# espeak_SetParameter's id for the word gap (speak_lib.h: espeakWORDGAP), which the pyttsx3
-# driver neither names nor exposes as a property.
-ESPEAK_WORDGAP = 7
-
-
-@functools.cache
-def _libespeak() -> ctypes.CDLL | None:
-    """libespeak-ng, loaded once: the same process-wide instance the driver uses."""
-    for library in _ESPEAK_LIBRARIES:
-        try:
-            return ctypes.CDLL(library)
-        except OSError:
-            continue
-    return None
-
-
-@functools.cache
-def _espeak_function(name: str, restype: Any, *argtypes: Any) -> Any:
-    """libespeak-ng's function ``name`` with its signature set (once), or None."""
-    function = getattr(_libespeak(), name, None)
-    if function is not None:
-        function.restype, function.argtypes = restype, list(argtypes)
-    return function
-
-
-def _espeak_version() -> str:
-    """espeak-ng's own version via ``espeak_Info`` (which needs no initialisation), so the
-    main process can build cache keys without starting espeak."""
-    info = _espeak_function("espeak_Info", ctypes.c_char_p, ctypes.c_void_p)
-    raw = info(None) if info is not None else None
-    return raw.decode("ascii", "replace").strip() if isinstance(raw, bytes) else "unknown"
-
-
-def _current_parameter(parameter: int) -> int | None:
-    """espeak-ng's current value of ``parameter`` (``espeak_GetParameter(p, 1)``); None if it
-    cannot be read. The driver's own binding of this call omits the ``current`` argument."""
-    get = _espeak_function("espeak_GetParameter", ctypes.c_int, ctypes.c_int, ctypes.c_int)
-    return None if get is None else int(get(parameter, 1))
-
-
-def _grow_audio_in_place(driver: Any) -> None:
-    """Make the espeak driver collect an utterance's audio in a bytearray.
-
-    The driver appends each of espeak's audio callbacks to a ``bytes`` attribute with ``+=``:
-    a new copy of everything so far each time, quadratic in the chunk's length, and with large
-    blocks mapped fresh (``tts_pipeline.memory``) each copy is faulted in again. A
-    bytearray's ``+=`` extends in place. Private API: a driver without the attribute is left
-    as it is.
-    """
-    if driver is None or not hasattr(driver, "_data_buffer"):
-        return
-    base = type(driver)
-
-    class InPlaceBuffer(base):  # type: ignore[valid-type,misc]
-        @property
-        def _data_buffer(self) -> bytearray:
-            buffer: bytearray = self.__dict__["_audio"]
-            return buffer
-
-        @_data_buffer.setter
-        def _data_buffer(self, value: bytes | bytearray) -> None:
-            # The driver resets it with b"" and stores back what += returned: the same array.
-            self.__dict__["_audio"] = value if isinstance(value, bytearray) else bytearray(value)
-
-    try:
-        driver.__class__ = InPlaceBuffer
-        driver._data_buffer = b""
-    except TypeError as exc:  # an unexpected layout: keep the driver's own buffer
-        log.debug("cannot give the espeak driver an in-place buffer: %s", exc)
 
 
 def _pyttsx3_version() -> str:
@@ -126,10 +64,6 @@ def _pyttsx3_version() -> str:
         return package_version("pyttsx3")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _silence_driver_print(*args: object, **kwargs: Any) -> None:
-    log.debug("pyttsx3: %s", " ".join(str(a) for a in args))
 
 
 class Pyttsx3Engine:
@@ -154,12 +88,12 @@ class Pyttsx3Engine:
     @property
     def version(self) -> str:
         if self._version is None:
-            self._version = f"pyttsx3-{_pyttsx3_version()}+espeak-ng-{_espeak_version()}"
+            self._version = f"pyttsx3-{_pyttsx3_version()}+espeak-ng-{espeak_version()}"
         return self._version
 
     def missing(self, voice: VoiceProfile) -> str | None:
         """None when libespeak-ng loads (the voice id itself is checked at synthesis)."""
-        return "apt-get install espeak-ng" if _espeak_version() == "unknown" else None
+        return "apt-get install espeak-ng" if espeak_version() == "unknown" else None
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -182,24 +116,14 @@ class Pyttsx3Engine:
                 f"espeak-ng is not installed or could not start (apt-get install espeak-ng): {exc}",
                 engine=ENGINE_NAME,
             ) from exc
-        # Bug #11: every save prints "Audio saved to ..." to stdout, which would corrupt
-        # `--json` output. Shadowing `print` in the driver module also silences prints that
-        # arrive late from espeak's thread, after a redirect would have ended.
-        driver_module = sys.modules.get("pyttsx3.drivers.espeak")
-        if driver_module is not None:
-            driver_module.print = _silence_driver_print  # type: ignore[attr-defined]
-        _grow_audio_in_place(getattr(getattr(tts, "proxy", None), "_driver", None))
+        silence_driver_prints()  # bug #11
+        grow_audio_in_place(getattr(getattr(tts, "proxy", None), "_driver", None))
         # Bug #1 (pyttsx3 #219, #151): runAndWait returns before espeak's thread has written
         # the file, so completion is signalled by this callback instead.
         tts.connect("finished-utterance", self._on_finished)
         # Bug #8: errors inside the queue pump (e.g. a bad voice) are swallowed unless seen here.
         tts.connect("error", self._on_error)
-        try:  # private API; without it retries still catch cancelled utterances
-            from pyttsx3.drivers import _espeak
-
-            self._is_playing = _espeak.IsPlaying
-        except (ImportError, AttributeError) as exc:
-            log.debug("cannot poll espeak's playing state: %s", exc)
+        self._is_playing = playing_probe()
         # Every runAndWait calls the driver's stop(), which cancels whatever espeak is busy
         # with and leaves a sticky flag that cancels the *next* utterance too. espeak is busy
         # right after init (applying the driver's default voice and rate; a cancel there is
@@ -224,19 +148,14 @@ class Pyttsx3Engine:
         """Set espeak-ng's word gap for this utterance. It is global state in espeak-ng, so it
         is set on every call, 0 included: a worker may speak for several profiles. It goes to
         espeak's command queue, ahead of the synthesis that ``runAndWait`` queues. Set and
-        read back (``_current_parameter``) through the same binding of the library."""
-        set_parameter = _espeak_function(
-            "espeak_SetParameter", ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int
-        )
-        if set_parameter is None:  # the driver started, so the library loaded: not seen
-            if voice.word_gap:
-                raise SynthesisError(
-                    "libespeak-ng offers no espeak_SetParameter to set the word gap;"
-                    f" drop word_gap from voice profile {voice.name!r}",
-                    engine=ENGINE_NAME,
-                )
-            return
-        set_parameter(ESPEAK_WORDGAP, voice.word_gap, 0)
+        read back (``current_parameter``) through the same binding of the library."""
+        # The driver started, so the library loaded: a missing function was never seen.
+        if not set_word_gap(voice.word_gap) and voice.word_gap:
+            raise SynthesisError(
+                "libespeak-ng offers no espeak_SetParameter to set the word gap;"
+                f" drop word_gap from voice profile {voice.name!r}",
+                engine=ENGINE_NAME,
+            )
 
     def _on_finished(self, name: object = None, completed: bool = True, **_: object) -> None:
         self._completed = bool(completed)
@@ -254,19 +173,8 @@ class Pyttsx3Engine:
             names.add(str(voice.id).lower())
             names.add(str(voice.name).lower())
             names.update(str(lang).lower() for lang in voice.languages or ())
-        variants: set[str] = set()
-        try:  # variants ("+f3") are not in the voice list; espeak ignores unknown ones silently
-            from pyttsx3.drivers import _espeak
-
-            spec = _espeak.VOICE()
-            spec.languages = b"variant"
-            for variant in _espeak.ListVoices(spec):
-                variants.add(variant.name.decode("utf-8", "replace").lower())
-                variants.add(variant.identifier.decode("utf-8", "replace").lower().split("/")[-1])
-        except Exception as exc:  # private API: if it moves, accept any variant
-            log.debug("cannot list espeak variants: %s", exc)
         self._voice_names = frozenset(names)
-        self._variant_names = frozenset(variants) if variants else None
+        self._variant_names = variant_names()
 
     def check_voice(self, voice: VoiceProfile) -> None:
         """Bug #8: pyttsx3 ignores an invalid voice and speaks with the previous one, so the
@@ -364,7 +272,7 @@ class Pyttsx3Engine:
             return None, f"no finished-utterance callback within {timeout:.1f} s"
         if pcm is None:
             return None, reason
-        gap = _current_parameter(ESPEAK_WORDGAP)
+        gap = current_parameter(ESPEAK_WORDGAP)
         if gap is not None and gap != voice.word_gap:  # its queued command was cancelled
             return None, f"espeak-ng's word gap was {gap}, not {voice.word_gap}"
         implausible = _implausible(text, voice, pcm)

@@ -30,7 +30,8 @@ from tts_pipeline.net.http import HttpClient
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.watch.listing import list_posts
-from tts_pipeline.watch.runner import RunOptions, RunReport, Watcher
+from tts_pipeline.watch.report import RunReport
+from tts_pipeline.watch.runner import RunOptions, Watcher
 
 VOICE = load_voice("default")
 

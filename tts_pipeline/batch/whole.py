@@ -30,7 +30,8 @@ from tts_pipeline.fsutil import atomic_write_bytes
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode, ForumSite, Post, VoiceProfile
 from tts_pipeline.pipeline import convert_post, publish_feed
-from tts_pipeline.watch.runner import RunReport, Watcher
+from tts_pipeline.watch.report import RunReport
+from tts_pipeline.watch.runner import Watcher
 from tts_pipeline.watch.state import PostRow
 from tts_pipeline.watch.stop import StopRequested
 
@@ -76,7 +77,7 @@ def make_episode(post: Post, config: Config, voice: VoiceProfile) -> MadeEpisode
         )
         files = {
             path.name: path.read_bytes()
-            for path in library.episode_files(episode.id)
+            for path in library.published.episode_files(episode.id)
             if path.is_file()
         }
         return MadeEpisode(episode, files, library.episode_inputs(episode.id))
@@ -94,7 +95,7 @@ def publish_made(library: Library, config: Config, made: MadeEpisode) -> Episode
     for name in made.files:
         if name not in known:
             raise SynthesisError(f"episode {eid}: a worker sent an unexpected file {name!r}")
-        atomic_write_bytes(staged.episodes_dir / name, made.files[name])
+        atomic_write_bytes(staged.path / name, made.files[name])
     episode = replace(made.episode, mp3=library.mp3_path(eid), script_txt=library.script_path(eid))
     library.forget_verification(eid)
     library.publish(staged, episode, made.inputs)

@@ -15,17 +15,17 @@ Workers need ffmpeg besides the package and the voices.
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import SynthesisError, TTSPipelineError, WorkerLostError
-from tts_pipeline.execution.seam import ExecutionBackend
+from tts_pipeline.execution.seam import ExecutionBackend, submit_bounded_futures
 from tts_pipeline.fsutil import atomic_write_bytes
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode, ForumSite, Post, VoiceProfile
@@ -34,8 +34,6 @@ from tts_pipeline.watch.report import RunReport
 from tts_pipeline.watch.runner import Watcher
 from tts_pipeline.watch.state import PostRow
 from tts_pipeline.watch.stop import StopRequested
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,44 +110,18 @@ def convert_whole(
     on_post: Callable[[PostRow], None],
 ) -> int:
     """Convert ``due`` (oldest first) as whole-post tasks on ``remote``, at most
-    ``remote.window`` at once; ``on_post(row)`` right after each row's outcome is recorded.
-    Returns how many rows were left untouched because the forum failed us (no more fetches
-    this run, as the watcher does)."""
-    in_flight: dict[Future[MadeEpisode], tuple[PostRow, Post, int]] = {}
-    window = max(1, remote.window)
-
-    def submit(row: PostRow, post: Post, tries: int) -> None:
-        future = remote.executor.submit(make_episode, post, watcher.config, watcher.voice)
-        in_flight[future] = (row, post, tries)
-
-    def settle(future: Future[MadeEpisode]) -> bool:
-        row, post, tries = in_flight.pop(future)
-        try:
-            made = future.result()
-            episode = publish_made(watcher.library, watcher.config, made)
-        except BaseException as exc:
-            if remote.is_lost(exc) and tries < remote.resubmits:
-                log.warning("%s: worker lost; submitting post %s again", remote.name, row.post_id)
-                submit(row, post, tries + 1)
-                return False
-            failed = watcher.settle_failure(row, _readable(exc, remote, tries), report)
-            on_post(row)
-            return failed
-        watcher.settle_done(row, post, episode, report)
-        on_post(row)
-        return False
-
-    def drain(until: int) -> bool:
-        paused = False
-        while len(in_flight) > until:
-            with watcher.stop.interruptible():
-                finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            for future in finished:
-                paused = settle(future) or paused
-        return paused
-
+    ``remote.window`` at once (``submit_bounded_futures``: a task whose worker was lost is
+    submitted again); ``on_post(row)`` right after each row's outcome is recorded. Returns
+    how many rows were left untouched because the forum failed us (no more fetches this run,
+    as the watcher does)."""
+    claimed: dict[tuple[str, str], PostRow] = {}  # submitted, not settled: given back on a stop
+    paused = False  # the forum refused or timed out a fetch
     untouched = 0
-    try:
+
+    def fetched() -> Iterator[tuple[PostRow, Post]]:
+        """Each due row claimed and its post fetched, one at a time as the window opens; a
+        row recovered or failed here is settled at once."""
+        nonlocal paused, untouched
         for number, row in enumerate(due):
             if watcher.stop.requested:
                 raise StopRequested(watcher.stop.signal_name)
@@ -161,18 +133,40 @@ def convert_whole(
                 with watcher.stop.interruptible():
                     post = watcher.fetch_row(site, row)
             except BaseException as exc:
-                paused = watcher.settle_failure(row, exc, report)
+                paused = watcher.settle_failure(row, exc, report) or paused
                 on_post(row)
             else:
-                submit(row, post, 0)
-                paused = drain(window - 1)
+                yield row, post
             if paused:  # refused or timed out: like the watcher, no more fetches this run
                 untouched = len(due) - number - 1
-                break
-        drain(0)
+                return
+
+    def task_args(item: tuple[PostRow, Post]) -> tuple[object, ...]:
+        row, post = item
+        claimed[row.forum, row.post_id] = row
+        return (post, watcher.config, watcher.voice)
+
+    def settle(row: PostRow, post: Post, made: Future[MadeEpisode], tries: int) -> bool:
+        try:
+            episode = publish_made(watcher.library, watcher.config, made.result())
+        except BaseException as exc:
+            failed = watcher.settle_failure(row, _readable(exc, remote, tries), report)
+            on_post(row)
+            return failed
+        watcher.settle_done(row, post, episode, report)
+        on_post(row)
+        return False
+
+    tasks = submit_bounded_futures(
+        remote, make_episode, fetched(), task_args, waiting=watcher.stop.interruptible
+    )
+    try:
+        with contextlib.closing(tasks):  # stopped: the tasks not yet started are cancelled
+            for (row, post), made, tries in tasks:
+                del claimed[row.forum, row.post_id]
+                paused = settle(row, post, made, tries) or paused
     finally:
-        for future, (row, _, _) in list(in_flight.items()):  # stopped: give the rows back
-            future.cancel()
+        for row in claimed.values():  # stopped: give the rows back
             watcher.state.abandon(row, watcher.clock())
     return untouched
 

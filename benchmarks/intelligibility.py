@@ -41,7 +41,7 @@ from tts_pipeline.config import Config
 from tts_pipeline.errors import TTSPipelineError
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.models import Chunk, Post, Script, VoiceProfile
-from tts_pipeline.pipeline import make_http
+from tts_pipeline.net.http import http_client
 from tts_pipeline.sample import sample_forum
 from tts_pipeline.synth.chunking import plan_chunks
 from tts_pipeline.synth.engine import get_engine
@@ -71,7 +71,7 @@ TRY_CARRIERS = (
 
 def sample_post() -> Post:
     with sample_forum(Config()) as (config, url):
-        return fetch_post(url, config.sites, make_http(config))
+        return fetch_post(url, config.sites, http_client(config))
 
 
 def terms_post() -> Post:

@@ -16,7 +16,8 @@ from typing import Any
 from tts_pipeline.config import Config
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode, ForumSite
-from tts_pipeline.pipeline import convert_url, make_http
+from tts_pipeline.net.http import http_client
+from tts_pipeline.pipeline import convert_url
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
 
@@ -103,7 +104,7 @@ def build_library(root: Path) -> BuiltLibrary:
     episodes = []
     with ForumServer({p["_id"]: p for p in POSTS}) as server:
         config = forum_config(server, root)
-        http = make_http(config)
+        http = http_client(config)
         for post in POSTS:
             episode = convert_url(
                 post_url(server, post),

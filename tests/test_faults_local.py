@@ -223,7 +223,7 @@ def test_a_killed_runs_leftovers_go_a_day_later_and_a_running_ones_stay(
     segment = library.cache_dir / "segments" / IDS[0] / f".{'b' * 64}.mp3.z3.part"
     # An episode being made when it was killed, then made again by a later run: the next
     # run finds it complete and never opens staging, yet its old part goes too.
-    staged = library.staging().episodes_dir / f".{IDS[0]}.mp3.k5.part"
+    staged = library.staging().path / f".{IDS[0]}.mp3.k5.part"
     for part in (chunk, segment, staged, preview):
         part.parent.mkdir(parents=True, exist_ok=True)
         part.write_bytes(b"half")
@@ -331,7 +331,7 @@ def test_an_episode_reaches_the_library_only_with_its_record(
         patch.setattr(Library, "forget_verification", crash)  # the last step before the move
         with pytest.raises(SystemExit, match="killed after packaging"):
             cli_main(argv)
-    staging = Library(tmp_path / "lib").staging().episodes_dir
+    staging = Library(tmp_path / "lib").staging().path
     staged = list(staging.glob("*.mp3"))
     assert [p.stem for p in staged] == [IDS[0]]  # it was made...
     assert list((tmp_path / "lib" / "episodes").glob("*")) == []  # ...and never published
@@ -365,12 +365,12 @@ def _killed_publishing(
     """Run ``argv`` in-process, killed right after its publication renames a file to
     ``after``; return the stat of the MP3 it made (waiting in staging, or moved)."""
     with monkeypatch.context() as patch:
-        patch.setattr("tts_pipeline.library.layout.os.replace", _kill_after_moving(after))
+        patch.setattr("tts_pipeline.library.episodes.os.replace", _kill_after_moving(after))
         with pytest.raises(SystemExit, match="killed after the move"):
             cli_main(argv)
     library = Library(after.parents[1])
     name = f"{after.name.split('.')[0]}.mp3"
-    placed, waiting = library.episodes_dir / name, library.staging().episodes_dir / name
+    placed, waiting = library.episodes_dir / name, library.staging().path / name
     return (waiting if waiting.exists() else placed).stat()
 
 

@@ -99,8 +99,9 @@ def test_user_voices_folder_lexicon_reaches_what_convert_speaks(
 
     from tts_pipeline.config import Config
     from tts_pipeline.models import Post
+    from tts_pipeline.paths import user_voices_dir
     from tts_pipeline.pipeline import plan_post
-    from tts_pipeline.synth.voices import load_voice, user_voices_dir
+    from tts_pipeline.synth.voices import load_voice
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     post = Post(

@@ -39,9 +39,10 @@ from tts_pipeline.library.feeds import (
 )
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
+from tts_pipeline.net.http import http_client
 from tts_pipeline.package.rss import NS, podcast_guid
 from tts_pipeline.package.tags import read_tags, tag_text
-from tts_pipeline.pipeline import convert_url, make_http
+from tts_pipeline.pipeline import convert_url
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
 
@@ -174,7 +175,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Made]:
         ):
             url = f"{server.base_url}/posts/{post['_id']}/{post['slug']}"
             episodes[key] = convert_url(
-                url, config=cfg, library=library, voice=voice, jobs=2, http=make_http(cfg)
+                url, config=cfg, library=library, voice=voice, jobs=2, http=http_client(cfg)
             )
         publish_feeds(library, config)  # the last conversion published with its own config
         yield Made(library, config, hostile_config, episodes)

@@ -24,15 +24,9 @@ from tts_pipeline.audio.chunkstats import ChunkStats
 from tts_pipeline.models import Chunk, Script, Section, Segment, SegmentKind, VoiceProfile
 from tts_pipeline.package.ffmpeg import decode_wav
 from tts_pipeline.package.join import ChunkSpan, Timeline
-from tts_pipeline.preview.episode import (
-    ScriptChapter,
-    cut_frame,
-    estimate_seconds,
-    first_seconds,
-    render_script,
-    select_chunks,
-)
 from tts_pipeline.preview.playback import find_audio_output
+from tts_pipeline.preview.post import cut_frame, estimate_seconds, first_seconds, select_chunks
+from tts_pipeline.preview.script import ScriptChapter, render_script
 from tts_pipeline.sample.forum_server import ForumServer
 
 

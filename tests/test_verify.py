@@ -32,7 +32,8 @@ from tts_pipeline.errors import ConfigError, HeldBackError
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Chunk, ChunkAudio, Verification
-from tts_pipeline.pipeline import convert_post, make_http
+from tts_pipeline.net.http import http_client
+from tts_pipeline.pipeline import convert_post
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.verify.check import check_chunk
@@ -372,7 +373,7 @@ def test_a_held_back_renarration_leaves_the_published_episode_alone(
     post_id = GARBLED_POST["_id"]  # first published readable, then edited into gibberish
     forum.posts[post_id] = {**GARBLED_POST, "htmlBody": f"<p>{CLEAR}</p>"}
     url = f"{forum.base_url}/posts/{post_id}"
-    with make_http(config) as http:
+    with http_client(config) as http:
         published = convert_post(
             fetch_post(url, config.sites, http), config=config, library=library, voice=VOICE, jobs=1
         )
@@ -394,9 +395,6 @@ def test_a_held_back_renarration_leaves_the_published_episode_alone(
     assert record.size_bytes == published.mp3.stat().st_size == published.size_bytes
     assert feed_guids(library.feed_path) == [post_id]
     # The held narration sits under held/, and the state says why it is not published.
-    assert (
-        held.value.episode is not None
-        and held.value.episode.mp3.parent == library.held().episodes_dir
-    )
+    assert held.value.episode is not None and held.value.episode.mp3.parent == library.held().path
     assert held.value.episode.mp3.is_file()
     assert library.verifications()[post_id].held_back == str(held.value)

@@ -25,7 +25,7 @@ from watch_forum import (
 )
 
 from tts_pipeline.cli.main import main
-from tts_pipeline.cli.watch import EXIT_BUSY
+from tts_pipeline.cli.output import EXIT_BUSY
 from tts_pipeline.errors import WatcherBusyError
 from tts_pipeline.library.layout import Library
 from tts_pipeline.sample.forum_server import ForumServer
@@ -74,7 +74,7 @@ def status_of(lib: Path, post_id: str) -> str | None:
 
 def mp3_part_exists(lib: Path) -> bool:
     # Episodes are made in the library's staging folder and moved into episodes/ when recorded.
-    return any(Library(lib).staging().episodes_dir.glob(".KilledPost.mp3.*.part"))
+    return any(Library(lib).staging().path.glob(".KilledPost.mp3.*.part"))
 
 
 def decodes_cleanly(mp3: Path) -> bool:

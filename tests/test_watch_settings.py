@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from tts_pipeline.cli.watch import duration, since
+from tts_pipeline.cli.output import duration, since
 from tts_pipeline.config import Config, parse_config
 from tts_pipeline.config.watch import ForumRules
 from tts_pipeline.errors import ConfigError

@@ -10,6 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
+# The prefix of an article that is not a forum post (fetched by the generic extractor): its
+# episodes go in the main feed only, not in a per-forum one.
+ARTICLE_PREFIX = "WEB"
+
 
 @dataclass(frozen=True)
 class ForumSite:

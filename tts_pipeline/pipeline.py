@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from tts_pipeline.clean import clean, speaker
+from tts_pipeline.clean import clean, render_marked, speaker
 from tts_pipeline.config import Config
 from tts_pipeline.errors import HeldBackError
-from tts_pipeline.execution.seam import RemoteExecutor
+from tts_pipeline.execution.seam import ExecutionBackend
 from tts_pipeline.fsutil import atomic_write_bytes, atomic_write_text
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.library.feeds import library_url, publish_feeds
 from tts_pipeline.library.inputs import inputs_hash, unchanged_episode
 from tts_pipeline.library.layout import Library, episode_id
 from tts_pipeline.models import Chunk, ChunkAudio, Episode, Post, Script, VoiceProfile
-from tts_pipeline.net.http import HttpClient, default_user_agent
+from tts_pipeline.net.http import HttpClient
 from tts_pipeline.package import chapters_json, package_episode, plan_chapters, render_vtt
 from tts_pipeline.package.cover import default_cover
 from tts_pipeline.package.tags import TagInfo
@@ -43,14 +44,6 @@ class Progress(Protocol):
     def finish(self) -> None: ...
 
 
-def make_http(config: Config) -> HttpClient:
-    return HttpClient(
-        default_user_agent(config.user_agent_contact),
-        retries=config.http_retries,
-        min_interval=config.request_interval_s,
-    )
-
-
 def convert_url(
     url: str,
     *,
@@ -60,15 +53,14 @@ def convert_url(
     jobs: int,
     http: HttpClient,
     progress: Progress | None = None,
-    executor: RemoteExecutor | None = None,
+    executor: ExecutionBackend | None = None,
 ) -> Episode:
     """Fetch one post and turn it into a published episode (its chunks spoken on
     ``executor`` when given, else in a local process pool)."""
     if config.verify:
         check_verifier(config)  # a missing extra fails before the fetch, not after it
     library.prepare()
-    post = fetch_post(url, config.sites, http)
-    log.info("fetched %r (%d chars of HTML)", post.title, len(post.html))
+    post = fetch(url, config, http)
     return convert_post(
         post,
         config=config,
@@ -80,12 +72,45 @@ def convert_url(
     )
 
 
+def fetch(url: str, config: Config, http: HttpClient) -> Post:
+    """The post at ``url``, from whichever ingester knows its site."""
+    post = fetch_post(url, config.sites, http)
+    log.info("fetched %r (%d chars of HTML)", post.title, len(post.html))
+    return post
+
+
+def speaker_for(voice: VoiceProfile) -> Callable[[str], str]:
+    """Written -> spoken text for ``voice`` (its lexicon, numbers)."""
+    return speaker(voice.name)
+
+
+def marked_script(script: Script, voice: VoiceProfile) -> str:
+    """The script as ``voice`` will speak it, with section markers."""
+    return render_marked(script, speaker_for(voice))
+
+
+def speak_chunks(
+    chunks: Sequence[Chunk],
+    voice: VoiceProfile,
+    library: Library,
+    *,
+    jobs: int,
+    on_progress: Callable[[ChunkAudio], None] | None = None,
+    executor: ExecutionBackend | None = None,
+) -> list[ChunkAudio]:
+    """The chunks spoken through the library's chunk cache (a chunk spoken before is read)."""
+    return synthesize_chunks(
+        chunks, voice, library.cache_dir / "chunks", jobs=jobs, on_progress=on_progress,
+        executor=executor,
+    )  # fmt: skip
+
+
 def plan_post(post: Post, config: Config, voice: VoiceProfile) -> tuple[Script, list[Chunk]]:
     """The script of ``post`` and the engine calls that speak it. Previews plan with this too,
     so their chunks are the episode's: the same cache entries and the same chapters."""
     script = clean(post, config.templates, config.clean)
     engine = get_engine(voice.engine)
-    return script, plan_chunks(script, engine.max_chars, voice.pauses, speak=speaker(voice.name))
+    return script, plan_chunks(script, engine.max_chars, voice.pauses, speak=speaker_for(voice))
 
 
 def convert_post(
@@ -97,14 +122,18 @@ def convert_post(
     jobs: int,
     progress: Progress | None = None,
     hold: HoldBar | None = None,
-    executor: RemoteExecutor | None = None,
+    executor: ExecutionBackend | None = None,
 ) -> Episode:
     """Turn a fetched post into a published episode. With ``config.verify`` every chunk is
     checked by a speech recogniser while later ones are synthesised; an episode below
     ``hold`` is then made and recorded but not published (HeldBackError)."""
     script, chunks = plan_post(post, config, voice)
     eid, description = episode_id(post), describe(post, script)
-    digest = inputs_hash(post, chunks, voice, config, title=script.title, description=description)
+    engine = get_engine(voice.engine)
+    digest = inputs_hash(
+        post, chunks, voice, config,
+        engine=(engine.name, engine.version), title=script.title, description=description,
+    )  # fmt: skip
     unchanged = unchanged_episode(library, eid, digest, post)
     if unchanged is not None:
         log.info("%s is complete and unchanged: nothing to do", unchanged.mp3.name)
@@ -117,14 +146,10 @@ def convert_post(
     if progress:
         progress.start(script.title, len(chunks))
     try:
-        audio = synthesize_chunks(
-            chunks,
-            voice,
-            library.cache_dir / "chunks",
-            jobs=jobs,
-            on_progress=each_chunk(progress, verifier),
+        audio = speak_chunks(
+            chunks, voice, library, jobs=jobs, on_progress=each_chunk(progress, verifier),
             executor=executor,
-        )
+        )  # fmt: skip
         if verifier:  # re-speaks chunks the recogniser could not follow
             audio, checked = verifier.finish(
                 audio, voice=voice, cache_dir=library.cache_dir / "chunks", jobs=jobs

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from tts_pipeline.batch.whole import convert_whole
 from tts_pipeline.watch.listing import ListedPost
-from tts_pipeline.watch.runner import Outcome, RunOptions, RunReport, Watcher
+from tts_pipeline.watch.report import Outcome, RunReport
+from tts_pipeline.watch.runner import RunOptions, Watcher
 from tts_pipeline.watch.state import Listed, PostRow, Status
 from tts_pipeline.watch.stop import StopRequested
 

@@ -28,7 +28,6 @@ table, e.g. for an engine that takes phonemes).
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -38,7 +37,9 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
+from tts_pipeline.config import read_toml
 from tts_pipeline.errors import ConfigError
+from tts_pipeline.paths import user_voices_dir
 
 FILE_NAME = "lexicon.toml"
 _TOP_KEYS = frozenset({"words", "voices"})
@@ -125,22 +126,13 @@ def bundled_file() -> Traversable:
 
 
 def _read(source: Traversable | Path) -> Lexicon:
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read lexicon {source}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"lexicon {source} is not valid TOML: {exc}") from exc
-    return parse_lexicon(data, str(source))
+    return parse_lexicon(read_toml(source, "lexicon"), str(source))
 
 
 def load_lexicon(extra_dirs: Sequence[Path] | None = None) -> Lexicon:
     """The bundled lexicon, overridden by ``lexicon.toml`` in each extra directory that has one
     (earlier directories win); ``None``: the user voices folder, as for voice profiles."""
     if extra_dirs is None:
-        # Imported here: synth.voices needs config, which imports this package (clean.options).
-        from tts_pipeline.synth.voices import user_voices_dir
-
         extra_dirs = [user_voices_dir()]
     found: list[tuple[str, int, int]] = []
     for folder in reversed(list(extra_dirs)):

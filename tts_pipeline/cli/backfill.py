@@ -1,24 +1,37 @@
-"""The CLI side of batches: ``tts-pipeline backfill``. Command-line code (it prints).
-
-The CLI's own helpers are imported when a command runs, because ``cli`` imports this module.
-"""
+"""``tts-pipeline backfill``: narrate a forum's archive, or its top posts."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tts_pipeline.batch.backfill import BackfillOptions, BackfillReport, backfill
-from tts_pipeline.batch.progress import PostsBar, summary_line
-from tts_pipeline.cli import watch as watch_commands
+from tts_pipeline.cli.output import (
+    EXIT_BUSY,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PostsBar,
+    add_synth_options,
+    bars_wanted,
+    chunk_bar,
+    fail,
+    positive_int,
+    print_episode,
+    since,
+    summary_line,
+)
+from tts_pipeline.cli.watch import print_report
 from tts_pipeline.config import Config
 from tts_pipeline.errors import WatcherBusyError
-from tts_pipeline.execution.seam import open_executor
+from tts_pipeline.execution import open_executor
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
+from tts_pipeline.synth.engine import require_installed
+from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.watch.lock import watch_lock
 from tts_pipeline.watch.runner import Watcher
 from tts_pipeline.watch.stop import StopSignals
@@ -29,7 +42,7 @@ exit status:
   1    the forum could not be listed, or a post failed (a later backfill or watch run retries
        it once its backoff has passed)
   2    usage error
-  {watch_commands.EXIT_BUSY}   a watcher or another backfill is running on this library: nothing was
+  {EXIT_BUSY}   a watcher or another backfill is running on this library: nothing was
        done
   130  stopped by SIGINT or SIGTERM (the post in progress goes back in the queue; run again to
        resume)
@@ -39,12 +52,7 @@ backfill that was killed resumes where it stopped when run again with the same o
 """
 
 
-def add_commands(
-    sub: Any,
-    parents: Sequence[argparse.ArgumentParser],
-    add_synth_options: Callable[[argparse.ArgumentParser], None],
-) -> None:
-    """Add ``backfill`` to the CLI's subcommands."""
+def add_backfill(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "backfill",
         parents=list(parents),
@@ -61,39 +69,35 @@ def add_commands(
     parser.add_argument("--forum", required=True, metavar="KEY", help="forum profile, e.g. af")
     parser.add_argument(
         "--since",
-        type=watch_commands.since,
+        type=since,
         metavar="DATE",
         help="posts from DATE (2024-05-01) or from 30d ago (default: the whole archive)",
     )
     parser.add_argument("--min-karma", type=int, metavar="N", help="karma threshold")
     parser.add_argument(
         "--top",
-        type=watch_commands.positive_int,
+        type=positive_int,
         metavar="N",
         help="only the N highest-karma posts that meet the rules",
     )
     parser.add_argument(
         "--limit",
-        type=watch_commands.positive_int,
+        type=positive_int,
         metavar="N",
         help="convert at most N posts in this run (the rest stay queued)",
     )
     add_synth_options(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per new episode")
-    parser.set_defaults(run=cmd_backfill)
+    parser.set_defaults(run=run_backfill)
 
 
-def cmd_backfill(args: argparse.Namespace, config: Config) -> int:
-    from tts_pipeline.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, _fail, _ProgressBar
-    from tts_pipeline.synth.engine import require_installed
-    from tts_pipeline.synth.voices import load_voice
-
+def run_backfill(args: argparse.Namespace, config: Config) -> int:
     voice = load_voice(args.voice or config.voice)
     require_installed(voice)
     config.site(args.forum)  # an unknown forum is an error before anything else
     library = Library(config.library)
     library.prepare()
-    tty = not args.quiet and sys.stderr.isatty()
+    tty = bars_wanted(args.quiet)
     bar = PostsBar(f"Backfill {args.forum}") if tty else None
     stop = StopSignals()
     options = BackfillOptions(
@@ -115,7 +119,7 @@ def cmd_backfill(args: argparse.Namespace, config: Config) -> int:
                 library,
                 voice=voice,
                 jobs=jobs,
-                progress=_ProgressBar() if tty else None,
+                progress=chunk_bar(args.quiet),
                 stop=stop,
                 on_episode=lambda e: _print_episode(bar, e, config, as_json=args.json),
                 executor=remote,
@@ -132,9 +136,9 @@ def cmd_backfill(args: argparse.Namespace, config: Config) -> int:
                 if bar:
                     bar.close()
     except WatcherBusyError as exc:
-        _fail(exc)
-        return watch_commands.EXIT_BUSY
-    watch_commands._print_report(report.run, quiet=True)  # one error line per failure
+        fail(exc)
+        return EXIT_BUSY
+    print_report(report.run, quiet=True)  # one error line per failure
     if not args.quiet:
         print(summary(args.forum, report), file=sys.stderr)
     if report.run.stopped:
@@ -147,7 +151,7 @@ def _print_episode(
     bar: PostsBar | None, episode: Episode, config: Config, *, as_json: bool
 ) -> None:
     with bar.printing() if bar else contextlib.nullcontext():
-        watch_commands._print_episode(episode, config, as_json=as_json)
+        print_episode(episode, config, as_json=as_json)
 
 
 def summary(forum: str, report: BackfillReport) -> str:

@@ -1,31 +1,32 @@
-"""The CLI side of voices: ``tts-pipeline voices [list]`` and ``tts-pipeline voices install``.
+"""``tts-pipeline voices [list]`` and ``tts-pipeline voices install``.
 
-Command-line code (it prints); profiles live in ``synth.voices``, engines in ``synth``, the
-Piper catalogue installer in ``synth.piper_voices``.
+Profiles live in ``synth.voices``, engines in ``synth``, the Piper catalogue installer in
+``synth.piper_voices``.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tts_pipeline.cli.output import Bar, bars_wanted
 from tts_pipeline.config import Config
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import VoiceProfile
-from tts_pipeline.net.http import HttpClient, default_user_agent
+from tts_pipeline.net.http import http_client
+from tts_pipeline.paths import user_voices_dir
 from tts_pipeline.synth.engine import get_engine, install_hint
 from tts_pipeline.synth.piper_voices import HUB, install_voice
-from tts_pipeline.synth.voices import list_voices, load_voice, user_voices_dir
+from tts_pipeline.synth.voices import list_voices, load_voice
 
 DEMO_VOICE = "joe"  # the natural voice `demo` prefers when it is installed
 DOWNLOAD_TIMEOUT = (10.0, 60.0)
 
 
-def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
-    """Add ``voices`` (with ``list`` and ``install``) to the CLI's subcommands."""
+def add_voices(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    """``voices``, with its actions ``list`` and ``install``."""
     voices = sub.add_parser(
         "voices",
         parents=list(parents),
@@ -35,7 +36,7 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
             " official Piper voice by name."
         ),
     )
-    voices.set_defaults(run=cmd_list)
+    voices.set_defaults(run=run_list)
     # The options again, without defaults, so `voices install X --config F` and
     # `voices --config F install X` both work (a subparser's defaults would overwrite them).
     again = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
@@ -52,7 +53,7 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
             " to hear it (or to install it). * marks the configured default."
         ),
     )
-    listing.set_defaults(run=cmd_list)
+    listing.set_defaults(run=run_list)
     install = actions.add_parser(
         "install",
         parents=[again],
@@ -68,7 +69,7 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     install.add_argument(
         "--hub", default=HUB, metavar="URL", help=f"where the catalogue is (default {HUB})"
     )
-    install.set_defaults(run=cmd_install)
+    install.set_defaults(run=run_install)
 
 
 def demo_voice(config: Config) -> str | None:
@@ -82,7 +83,7 @@ def demo_voice(config: Config) -> str | None:
         return None
 
 
-def cmd_list(args: argparse.Namespace, config: Config) -> int:
+def run_list(args: argparse.Namespace, config: Config) -> int:
     rows = [("", "NAME", "ENGINE", "VOICE", "RATE", "INSTALLED", "TRY")]
     for voice in list_voices():
         hint = _hint(voice)
@@ -112,17 +113,13 @@ def _hint(voice: VoiceProfile) -> str | None:
     return install_hint(engine, voice)
 
 
-def cmd_install(args: argparse.Namespace, config: Config) -> int:
+def run_install(args: argparse.Namespace, config: Config) -> int:
     dest = user_voices_dir()
-    http = HttpClient(
-        default_user_agent(config.user_agent_contact),
-        retries=config.http_retries,
-        timeout=DOWNLOAD_TIMEOUT,
-    )
-    bar = _Bar() if not args.quiet and sys.stderr.isatty() else None
+    http = http_client(config, timeout=DOWNLOAD_TIMEOUT, forum=False)
+    bar = Bar("Downloading", "B", unit_scale=True) if bars_wanted(args.quiet) else None
     try:
         installed = install_voice(
-            args.name, dest, http, hub=args.hub, on_progress=bar.update if bar else None
+            args.name, dest, http, hub=args.hub, on_progress=bar.update_to if bar else None
         )
     finally:
         http.close()
@@ -134,23 +131,3 @@ def cmd_install(args: argparse.Namespace, config: Config) -> int:
     print(f"  profile: {installed.profile}")
     print(f"  try it: tts-pipeline demo --voice {installed.key}")
     return 0
-
-
-class _Bar:
-    """A tqdm bar in bytes on stderr, created when the total is known."""
-
-    def __init__(self) -> None:
-        self._bar: Any = None
-
-    def update(self, done: int, total: int) -> None:
-        if self._bar is None:
-            from tqdm import tqdm
-
-            self._bar = tqdm(
-                total=total, unit="B", unit_scale=True, desc="Downloading", file=sys.stderr
-            )
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()

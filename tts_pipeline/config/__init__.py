@@ -12,13 +12,12 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from tts_pipeline.config.clean import CleanOptions, parse_clean_options
 from tts_pipeline.config.watch import WatchSettings, parse_watch
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.execution.seam import parse_spec
 from tts_pipeline.models import ForumSite, Templates
+from tts_pipeline.paths import user_config_dir
 
 BUILTIN_SITES: tuple[ForumSite, ...] = (
     ForumSite(
@@ -101,7 +100,7 @@ def find_config_file(explicit: Path | None) -> Path | None:
     local = Path.cwd() / CONFIG_NAME
     if local.is_file():
         return local
-    user = Path(platformdirs.user_config_dir("tts-pipeline")) / CONFIG_NAME
+    user = user_config_dir() / CONFIG_NAME
     return user if user.is_file() else None
 
 

@@ -16,12 +16,11 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from tts_pipeline.errors import IngestError
-from tts_pipeline.models import Post
+from tts_pipeline.models import ARTICLE_PREFIX, Post
 from tts_pipeline.net.http import HttpClient
 
 log = logging.getLogger(__name__)
 
-PREFIX = "WEB"
 # Keep the time of day when a page gives one, so the spoken date is right near midnight UTC.
 _DATE_CONFIG = {"original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
 
@@ -67,7 +66,7 @@ def fetch_article(url: str, http: HttpClient) -> Post:
         url=final_url,
         html=html,
         site_name=_clean(getattr(meta, "sitename", None)) or host,
-        prefix=PREFIX,
+        prefix=ARTICLE_PREFIX,
     )
 
 

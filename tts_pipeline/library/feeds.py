@@ -24,9 +24,9 @@ from urllib.parse import quote, urlsplit
 from tts_pipeline.config import Config
 from tts_pipeline.errors import FeedError
 from tts_pipeline.fsutil import atomic_write_bytes
-from tts_pipeline.ingest.article import PREFIX as ARTICLE_PREFIX
 from tts_pipeline.library.layout import Library
 from tts_pipeline.library.state import EpisodeRecord
+from tts_pipeline.models import ARTICLE_PREFIX
 from tts_pipeline.package.cover import default_cover
 from tts_pipeline.package.rss import (
     FeedChannel,

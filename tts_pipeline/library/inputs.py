@@ -18,7 +18,6 @@ from pathlib import Path
 from tts_pipeline.config import Config
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Chunk, Episode, Loudness, Post, VoiceProfile
-from tts_pipeline.synth.engine import get_engine
 
 # Bump when packaging changes in a way the inputs below do not capture (e.g. a new side file).
 INPUTS_SCHEMA = "tts_pipeline.episode/1"
@@ -30,14 +29,15 @@ def inputs_hash(
     voice: VoiceProfile,
     config: Config,
     *,
+    engine: tuple[str, str],
     title: str,
     description: str,
 ) -> str:
-    """The content address of everything the episode's files are made from."""
-    engine = get_engine(voice.engine)
+    """The content address of everything the episode's files are made from; ``engine`` is
+    the speaking engine's name and version."""
     fields: list[object] = [
         INPUTS_SCHEMA,
-        [engine.name, engine.version],
+        list(engine),
         asdict(voice),
         [[c.index, c.text, c.pause_after_ms] for c in chunks],
         # Tags, chapters and side files.

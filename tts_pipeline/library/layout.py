@@ -2,8 +2,8 @@
 
 Layout (DESIGN.md): ``feed.xml``, ``feeds/<prefix>.xml``, ``episodes/<id>.mp3`` with its
 ``<id>.txt`` script, ``<id>.vtt`` transcript and ``<id>.chapters.json``, ``state.sqlite3``
-and ``cache/``. The state database is the record of
-published episodes: feeds are rendered from it, never edited in place.
+and ``cache/``. The state database is the record of published episodes: feeds are rendered
+from it, never edited in place. How an episode enters it is :mod:`episodes`.
 """
 
 from __future__ import annotations
@@ -11,38 +11,33 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
-import os
 import re
-import shutil
 import sqlite3
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tts_pipeline.errors import LibraryError
-from tts_pipeline.library.sidecars import SCRIPT_SUFFIX, chapters_path, vtt_path
+from tts_pipeline.library.episodes import (
+    finish_pending,
+    publish_episode,
+    remove_partial_files,
+    sweep_stale_parts,
+)
+from tts_pipeline.library.folders import (
+    EPISODES_FOLDER,
+    HELD_FOLDER,
+    STAGING_FOLDER,
+    EpisodeFolder,
+)
 from tts_pipeline.library.state import (
     LIBRARY_SCHEMA,
     EpisodeRecord,
-    PendingEpisode,
     VerificationRecord,
-    episode_row,
-    file_identity,
     open_state,
 )
 from tts_pipeline.models import Episode, Post, Verification
 
-log = logging.getLogger(__name__)
-
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-EPISODES_FOLDER = "episodes"
-STALE_PART_S = 24 * 3600  # a temporary file this old belongs to a run that was killed
-
-
-def _drop_note(conn: sqlite3.Connection, note: PendingEpisode) -> None:
-    """Delete this note only: a later run may have noted the same episode again since."""
-    conn.execute("DELETE FROM pending_episodes WHERE id = ? AND row = ?", (note.id, note.row))
 
 
 def episode_id(post: Post) -> str:
@@ -53,106 +48,54 @@ def episode_id(post: Post) -> str:
 
 
 class Library:
-    def __init__(self, root: Path, *, episodes_folder: str = EPISODES_FOLDER) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self._episodes_folder = episodes_folder
+        self.published = EpisodeFolder(root, EPISODES_FOLDER)  # what the feeds list
         self._swept = False
 
     @property
-    def episodes_folder(self) -> str:
-        """The episodes folder, relative to the library."""
-        return self._episodes_folder
-
-    @property
     def episodes_dir(self) -> Path:
-        return self.root / self._episodes_folder
+        return self.published.path
 
-    def held(self) -> Library:
-        """This library with its episode files under ``held/``: where an episode is made when
-        a verification bar may hold it back, so it never overwrites the published one; it is
-        published (:meth:`publish`) only once it passes."""
-        return Library(self.root, episodes_folder="held")
+    def staging(self) -> EpisodeFolder:
+        """Where a new episode is made, so that its files reach ``episodes/`` (:meth:`publish`,
+        the MP3 last) only right before it is recorded. A crash while it is made never leaves
+        an MP3 the state and the feed do not know about."""
+        return EpisodeFolder(self.root, STAGING_FOLDER)
 
-    def staging(self) -> Library:
-        """This library with its episode files under ``cache/staging/``: where a new episode is
-        made, so that its files reach ``episodes/`` (:meth:`publish`, the MP3 last) only right
-        before it is recorded. A crash while it is made never leaves an MP3 the state and the
-        feed do not know about."""
-        return Library(self.root, episodes_folder="cache/staging")
+    def held(self) -> EpisodeFolder:
+        """Where an episode is made when a verification bar may hold it back, so it never
+        overwrites the published one; it is published (:meth:`publish`) only once it passes."""
+        return EpisodeFolder(self.root, HELD_FOLDER)
 
-    def publish(self, staged: Library, episode: Episode, inputs_hash: str | None) -> None:
-        """Move ``episode``'s files from ``staged`` into this library's episodes folder (the
-        MP3 last) and record it with the hash of its inputs.
+    def publish(self, made: EpisodeFolder, episode: Episode, inputs_hash: str | None) -> None:
+        """Move ``episode``'s files from ``made`` into episodes/ (the MP3 last) and record it
+        with the hash of its inputs (see :mod:`episodes`)."""
+        publish_episode(self._db, made, self.published, episode, inputs_hash)
 
-        Files and record cannot change in one atomic step, so the episode is first noted as
-        pending: a run killed between the moves and the record leaves that note, and the next
-        run's :meth:`prepare` finishes the move. No MP3 stays in episodes/ without its record.
-        """
-        mp3 = staged.mp3_path(episode.id)
-        identity = file_identity(mp3)
-        if identity is None:
-            raise LibraryError(f"cannot publish episode {episode.id}: {mp3} is missing")
-        row = json.dumps(episode_row(episode))
-        note = PendingEpisode(episode.id, staged.episodes_folder, row, inputs_hash, *identity)
-        with self._db() as conn:
-            conn.execute("INSERT OR REPLACE INTO pending_episodes VALUES (?,?,?,?,?,?,?)", note)
-        self._move_in(staged, note.id)
-        self._record(note)
+    def remove_partial_files(self, eid: str) -> None:
+        """Temporary files a killed run left for episode ``eid`` where episode files are
+        written; call only when no other run is making it."""
+        remove_partial_files(eid, self._episode_folders())
 
-    def _move_in(self, staged: Library, eid: str) -> None:
-        """Rename episode ``eid``'s files in, the MP3 last (each an atomic rename within the
-        library). A file not made (no verification) is skipped."""
-        for source, target in zip(staged.episode_files(eid), self.episode_files(eid), strict=True):
-            try:
-                os.replace(source, target)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise LibraryError(
-                    f"cannot move {source} into {self.episodes_dir}: {exc.strerror}"
-                ) from exc
+    def _episode_folders(self) -> tuple[EpisodeFolder, ...]:
+        """Where episode files are written: episodes/ and the two folders made aside."""
+        return self.published, self.staging(), self.held()
 
-    def _record(self, note: PendingEpisode) -> None:
-        """Record the noted episode and its inputs, and drop the note, in one transaction."""
-        row = json.loads(note.row)
-        marks = ",".join("?" * len(row))
-        with self._db() as conn:
-            conn.execute(f"INSERT OR REPLACE INTO episodes VALUES ({marks})", row)
-            if note.inputs_hash is not None:
-                inputs = (note.id, note.inputs_hash)
-                conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)", inputs)
-            _drop_note(conn, note)
+    def mp3_path(self, eid: str) -> Path:
+        return self.published.mp3_path(eid)
 
-    def _finish_pending(self) -> None:
-        """Finish what a run killed inside :meth:`publish` began.
+    def script_path(self, eid: str) -> Path:
+        return self.published.script_path(eid)
 
-        The noted MP3 still waiting: the files move in and the episode is recorded. The noted
-        MP3 already in episodes/ (so every file moved before it): it is recorded. Neither (the
-        episode was made again since, or its files removed by hand): the note is dropped, and
-        so is the episode's inputs hash, as its side files may have moved without their MP3;
-        the next conversion of the post makes it again."""
-        if not self.state_path.exists():
-            return
-        with self._db() as conn:
-            notes = [PendingEpisode(*r) for r in conn.execute("SELECT * FROM pending_episodes")]
-        for note in notes:
-            staged = Library(self.root, episodes_folder=note.folder)
-            if file_identity(staged.mp3_path(note.id)) == note.mp3_identity:
-                log.info("finishing the publication of %s, which a killed run began", note.id)
-                self._move_in(staged, note.id)
-            elif file_identity(self.mp3_path(note.id)) != note.mp3_identity:
-                log.info("dropping the publication of %s, made again since it began", note.id)
-                with self._db() as conn:
-                    conn.execute("DELETE FROM episode_inputs WHERE episode_id = ?", (note.id,))
-                    _drop_note(conn, note)
-                continue
-            self._record(note)
+    def vtt_path(self, eid: str) -> Path:
+        return self.published.vtt_path(eid)
 
-    def discard(self, eid: str) -> None:
-        """Remove episode ``eid``'s files here: a made-aside folder cleared before the episode
-        is made there again, so no older file (a verification report) is published with it."""
-        for path in self.episode_files(eid):
-            path.unlink(missing_ok=True)
+    def chapters_path(self, eid: str) -> Path:
+        return self.published.chapters_path(eid)
+
+    def verify_report_path(self, eid: str) -> Path:
+        return self.published.verify_report_path(eid)
 
     @property
     def feeds_dir(self) -> Path:
@@ -200,93 +143,27 @@ class Library:
                 return True
         return written > feed
 
-    def mp3_path(self, eid: str) -> Path:
-        return self.episodes_dir / f"{eid}.mp3"
-
-    def script_path(self, eid: str) -> Path:
-        return self.episodes_dir / f"{eid}{SCRIPT_SUFFIX}"
-
-    def vtt_path(self, eid: str) -> Path:
-        """The timed transcript (WebVTT)."""
-        return vtt_path(self.episodes_dir, eid)
-
-    def chapters_path(self, eid: str) -> Path:
-        """The Podcasting 2.0 JSON chapters file."""
-        return chapters_path(self.episodes_dir, eid)
-
-    def verify_report_path(self, eid: str) -> Path:
-        """The speech recogniser's report: every chunk's transcript and score."""
-        return self.episodes_dir / f"{eid}.verify.json"
-
-    def episode_files(self, eid: str) -> list[Path]:
-        """Every file episode ``eid`` may have here, the MP3 last."""
-        return [
-            self.script_path(eid),
-            self.vtt_path(eid),
-            self.chapters_path(eid),
-            self.verify_report_path(eid),
-            self.mp3_path(eid),
-        ]
-
     def prepare(self) -> None:
         """Create the folders, or fail with one clear line if the library is unusable.
 
-        Each call also finishes the publications killed runs began (``_finish_pending``, one
+        Each call also finishes the publications killed runs began (``finish_pending``, one
         query when there are none), so a watch loop finishes what a killed ``convert`` left.
-        The first call sweeps what killed runs left (``_sweep_stale_parts``): once per library,
-        as the sweep lists the whole chunk cache (0.13 s at 100,000 chunks). A view such as
-        :meth:`staging` does neither: the library's own calls cover its folder."""
+        The first call sweeps what killed runs left (``sweep_stale_parts``): once per library,
+        as the sweep lists the whole chunk cache (0.13 s at 100,000 chunks)."""
         try:
             for folder in (self.root, self.episodes_dir, self.cache_dir):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LibraryError(f"cannot use library folder {self.root}: {exc.strerror}") from exc
-        if self._episodes_folder != EPISODES_FOLDER:
-            return
-        self._finish_pending()
+        if self.state_path.exists():
+            finish_pending(self._db, self.published)
         if not self._swept:
-            self._sweep_stale_parts()
+            caches = [*self.cache_dir.glob("chunks/*/"), *self.cache_dir.glob("segments/*/")]
+            folders = [f.path for f in self._episode_folders()]
+            sweep_stale_parts(
+                [self.root, *folders, self.feeds_dir, self.previews_dir, *caches], self.work_dir
+            )
             self._swept = True
-
-    def _sweep_stale_parts(self) -> None:
-        """Remove temporary files a killed run left beside the published ones, and its work
-        folder.
-
-        A SIGKILL or power cut skips atomic_path's cleanup; each such run would otherwise leave
-        a hidden partial MP3 in episodes/ (or a partial chunk or segment in the caches). Only
-        files a day old go, so a conversion still writing in another process is never touched.
-        """
-        cutoff = time.time() - STALE_PART_S
-        caches = [*self.cache_dir.glob("chunks/*/"), *self.cache_dir.glob("segments/*/")]
-        folders = (self.root, *self._episode_folders(), self.feeds_dir, self.previews_dir)
-        for folder in (*folders, *caches):
-            for part in folder.glob(".*.part"):
-                with contextlib.suppress(OSError):  # gone already, or not ours to remove
-                    if part.stat().st_mtime < cutoff:
-                        part.unlink()
-        # A killed package or preview also leaves its temporary folder (segment WAVs, MP3s).
-        # A running package creates and removes a segment WAV in its folder every few seconds,
-        # and each of those moves the folder's mtime: only a dead one gets a day old.
-        with contextlib.suppress(OSError):
-            for leftover in self.work_dir.iterdir():
-                with contextlib.suppress(OSError):
-                    if leftover.stat().st_mtime < cutoff:
-                        if leftover.is_dir():
-                            shutil.rmtree(leftover, ignore_errors=True)
-                        else:
-                            leftover.unlink()
-
-    def _episode_folders(self) -> tuple[Path, Path, Path]:
-        """Where episode files are written: episodes/ and the two folders made aside."""
-        return self.episodes_dir, self.staging().episodes_dir, self.held().episodes_dir
-
-    def remove_partial_files(self, eid: str) -> None:
-        """Temporary files a killed run left for episode ``eid`` where episode files are
-        written (never under a final name); call only when no other run is making it."""
-        for folder in self._episode_folders():
-            for leftover in folder.glob(f".{eid}.*.part"):
-                log.info("removing %s, left by an interrupted conversion", leftover)
-                leftover.unlink(missing_ok=True)
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return open_state(self.state_path, LIBRARY_SCHEMA)

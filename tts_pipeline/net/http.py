@@ -30,6 +30,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from tts_pipeline import __version__
+from tts_pipeline.config import Config
 from tts_pipeline.errors import IngestError, ResponseCutError
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ class _BoundedRetry(Retry):
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
+DEFAULT_TIMEOUT = (5.0, 30.0)  # seconds to connect, and between bytes of the reply
+
+
 class HttpClient:
     """One ``requests.Session`` with timeouts, retries, a size cap and a User-Agent.
 
@@ -99,7 +103,7 @@ class HttpClient:
         self,
         user_agent: str,
         *,
-        timeout: tuple[float, float] = (5.0, 30.0),
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retries: int = 4,
         backoff_factor: float = 0.5,
         max_bytes: int = 20_000_000,
@@ -373,3 +377,17 @@ def _decode(raw: bytes, content_type: str) -> str:
             except LookupError:
                 continue  # unknown codec name: try the next hint
     return raw.decode("utf-8", errors="replace")
+
+
+def http_client(
+    config: Config, *, timeout: tuple[float, float] | None = None, forum: bool = True
+) -> HttpClient:
+    """The client every command uses, set up from the config: our User-Agent and its retries;
+    for a ``forum``, the pause between requests its crawlers are asked for; ``timeout``
+    (connect, read) when not the usual."""
+    return HttpClient(
+        default_user_agent(config.user_agent_contact),
+        timeout=timeout or DEFAULT_TIMEOUT,
+        retries=config.http_retries,
+        min_interval=config.request_interval_s if forum else 0.0,
+    )

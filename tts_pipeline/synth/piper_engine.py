@@ -33,8 +33,8 @@ from typing import Any
 
 from tts_pipeline.errors import ConfigError, SynthesisError
 from tts_pipeline.models import Pcm, VoiceProfile
+from tts_pipeline.paths import user_voices_dir
 from tts_pipeline.synth.engine import first_words
-from tts_pipeline.synth.voices import user_voices_dir
 
 log = logging.getLogger(__name__)
 

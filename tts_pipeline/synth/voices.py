@@ -34,11 +34,10 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from tts_pipeline.config import read_toml
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import Pauses, VoiceProfile
+from tts_pipeline.paths import user_voices_dir
 
 SUFFIX = ".toml"
 # Other TOML data kept beside the profiles (DESIGN: voices/lexicon.toml holds pronunciations).
@@ -56,12 +55,6 @@ WORD_GAP_ENGINES = frozenset({"pyttsx3"})  # the espeak-ng engine; Piper has no 
 def bundled_dir() -> Traversable:
     """The profiles shipped inside the package (works from a wheel or a zip as well)."""
     return files("tts_pipeline") / "voices"
-
-
-def user_voices_dir() -> Path:
-    """The user's own profiles and downloaded voice models (``$XDG_DATA_HOME`` on Linux,
-    normally ``~/.local/share/tts-pipeline/voices``)."""
-    return Path(platformdirs.user_data_dir("tts-pipeline")) / "voices"
 
 
 def _profile_files(extra_dirs: Sequence[Path] | None) -> dict[str, Traversable]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from tts_pipeline.config import Config
-from tts_pipeline.library.layout import Library
+from tts_pipeline.library.folders import EpisodeFolder
 from tts_pipeline.models import ChunkAudio, Verification
 from tts_pipeline.verify.report import VerifyReport, write_report
 from tts_pipeline.verify.verifier import Verifier, check_installed
@@ -43,10 +43,13 @@ def each_chunk(
     return report
 
 
-def save_report(library: Library, eid: str, report: VerifyReport | None) -> Verification | None:
-    """Write the sidecar ``episodes/<id>.verify.json``; the summary that goes with the episode."""
+def save_report(
+    folder: EpisodeFolder, eid: str, report: VerifyReport | None
+) -> Verification | None:
+    """Write the side file ``<id>.verify.json`` in the folder the episode is made in; the
+    summary that goes with the episode."""
     if report is None:
         return None
-    path = library.verify_report_path(eid)
+    path = folder.verify_report_path(eid)
     write_report(path, report, eid)
     return report.summary(path)

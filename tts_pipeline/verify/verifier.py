@@ -25,8 +25,9 @@ from pathlib import Path
 
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import Chunk, ChunkAudio, VoiceProfile
+from tts_pipeline.synth.cache import cache_key, cache_path
 from tts_pipeline.synth.engine import get_engine
-from tts_pipeline.synth.runner import cache_key, cache_path, synthesize_chunks
+from tts_pipeline.synth.runner import synthesize_chunks
 from tts_pipeline.verify.check import ChunkCheck, Listener, check_chunk
 from tts_pipeline.verify.report import VerifyReport
 from tts_pipeline.verify.whisper import EXTRA_HINT, resolve_model, shared_transcriber

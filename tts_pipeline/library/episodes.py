@@ -1,0 +1,141 @@
+"""How an episode enters the library, and what a killed run leaves behind.
+
+An episode is made aside (:mod:`folders`: ``cache/staging/`` or ``held/``) and published by
+moving its files into ``episodes/`` (the MP3 last) and recording it in the state database.
+Files and record cannot change in one atomic step, so the episode is first noted as pending:
+a run killed between the moves and the record leaves that note, and the next run's
+:func:`finish_pending` finishes the move. No MP3 stays in episodes/ without its record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from tts_pipeline.errors import LibraryError
+from tts_pipeline.library.folders import EpisodeFolder
+from tts_pipeline.library.state import PendingEpisode, episode_row, file_identity
+from tts_pipeline.models import Episode
+
+log = logging.getLogger(__name__)
+
+STALE_PART_S = 24 * 3600  # a temporary file this old belongs to a run that was killed
+
+Connect = Callable[[], contextlib.AbstractContextManager[sqlite3.Connection]]
+
+
+def publish_episode(
+    connect: Connect,
+    made: EpisodeFolder,
+    final: EpisodeFolder,
+    episode: Episode,
+    inputs_hash: str | None,
+) -> None:
+    """Move ``episode``'s files from ``made`` into ``final`` (the MP3 last) and record it with
+    the hash of its inputs; noted as pending first, so a kill in between is finished later."""
+    mp3 = made.mp3_path(episode.id)
+    identity = file_identity(mp3)
+    if identity is None:
+        raise LibraryError(f"cannot publish episode {episode.id}: {mp3} is missing")
+    row = json.dumps(episode_row(episode))
+    note = PendingEpisode(episode.id, made.name, row, inputs_hash, *identity)
+    with connect() as conn:
+        conn.execute("INSERT OR REPLACE INTO pending_episodes VALUES (?,?,?,?,?,?,?)", note)
+    _move_in(made, final, note.id)
+    _record(connect, note)
+
+
+def finish_pending(connect: Connect, final: EpisodeFolder) -> None:
+    """Finish what a run killed inside :func:`publish_episode` began.
+
+    The noted MP3 still waiting: the files move in and the episode is recorded. The noted
+    MP3 already in episodes/ (so every file moved before it): it is recorded. Neither (the
+    episode was made again since, or its files removed by hand): the note is dropped, and
+    so is the episode's inputs hash, as its side files may have moved without their MP3;
+    the next conversion of the post makes it again."""
+    with connect() as conn:
+        notes = [PendingEpisode(*r) for r in conn.execute("SELECT * FROM pending_episodes")]
+    for note in notes:
+        made = EpisodeFolder(final.root, note.folder)
+        if file_identity(made.mp3_path(note.id)) == note.mp3_identity:
+            log.info("finishing the publication of %s, which a killed run began", note.id)
+            _move_in(made, final, note.id)
+        elif file_identity(final.mp3_path(note.id)) != note.mp3_identity:
+            log.info("dropping the publication of %s, made again since it began", note.id)
+            with connect() as conn:
+                conn.execute("DELETE FROM episode_inputs WHERE episode_id = ?", (note.id,))
+                _drop_note(conn, note)
+            continue
+        _record(connect, note)
+
+
+def _move_in(made: EpisodeFolder, final: EpisodeFolder, eid: str) -> None:
+    """Rename episode ``eid``'s files in, the MP3 last (each an atomic rename within the
+    library). A file not made (no verification) is skipped."""
+    for source, target in zip(made.episode_files(eid), final.episode_files(eid), strict=True):
+        try:
+            os.replace(source, target)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise LibraryError(f"cannot move {source} into {final.path}: {exc.strerror}") from exc
+
+
+def _record(connect: Connect, note: PendingEpisode) -> None:
+    """Record the noted episode and its inputs, and drop the note, in one transaction."""
+    row = json.loads(note.row)
+    marks = ",".join("?" * len(row))
+    with connect() as conn:
+        conn.execute(f"INSERT OR REPLACE INTO episodes VALUES ({marks})", row)
+        if note.inputs_hash is not None:
+            conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)",
+                         (note.id, note.inputs_hash))  # fmt: skip
+        _drop_note(conn, note)
+
+
+def _drop_note(conn: sqlite3.Connection, note: PendingEpisode) -> None:
+    """Delete this note only: a later run may have noted the same episode again since."""
+    conn.execute("DELETE FROM pending_episodes WHERE id = ? AND row = ?", (note.id, note.row))
+
+
+def sweep_stale_parts(folders: Iterable[Path], work_dir: Path) -> None:
+    """Remove temporary files a killed run left in ``folders``, and its folder in
+    ``work_dir``.
+
+    A SIGKILL or power cut skips atomic_path's cleanup; each such run would otherwise leave
+    a hidden partial MP3 in episodes/ (or a partial chunk or segment in the caches). Only
+    files a day old go, so a conversion still writing in another process is never touched.
+    """
+    cutoff = time.time() - STALE_PART_S
+    for folder in folders:
+        for part in folder.glob(".*.part"):
+            with contextlib.suppress(OSError):  # gone already, or not ours to remove
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+    # A killed package or preview also leaves its temporary folder (segment WAVs, MP3s).
+    # A running package creates and removes a segment WAV in its folder every few seconds,
+    # and each of those moves the folder's mtime: only a dead one gets a day old.
+    with contextlib.suppress(OSError):
+        for leftover in work_dir.iterdir():
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    if leftover.is_dir():
+                        shutil.rmtree(leftover, ignore_errors=True)
+                    else:
+                        leftover.unlink()
+
+
+def remove_partial_files(eid: str, folders: Iterable[EpisodeFolder]) -> None:
+    """Temporary files a killed run left for episode ``eid`` where episode files are written
+    (never under a final name); call only when no other run is making it."""
+    for folder in folders:
+        for leftover in folder.path.glob(f".{eid}.*.part"):
+            log.info("removing %s, left by an interrupted conversion", leftover)
+            leftover.unlink(missing_ok=True)

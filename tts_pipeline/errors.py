@@ -70,3 +70,12 @@ class PreviewError(TTSPipelineError):
 
 class ServeError(TTSPipelineError):
     """The local library server cannot start (address in use, library missing)."""
+
+
+class PublishError(TTSPipelineError):
+    """Mirroring the library to its public place failed, or the public copy does not serve
+    what the feeds name (one line naming the bucket, key or URL)."""
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        super().__init__(message)
+        self.location = location

@@ -60,7 +60,8 @@ class S3Target:
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url
         self.requests = 0  # HTTP requests sent (retries included), for reports and benchmarks
-        retries: Any = {"mode": retry_mode, "max_attempts": max_attempts}  # checked above
+        # total_max_attempts counts the first try too (botocore's max_attempts does not).
+        retries: Any = {"mode": retry_mode, "total_max_attempts": max_attempts}
         config = botocore.config.Config(
             retries=retries,
             connect_timeout=timeout_s,

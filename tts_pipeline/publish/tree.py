@@ -222,9 +222,26 @@ def _read_feed(root: Path, relative: str) -> bytes:
         raise PublishError(f"cannot read feed {path}: {exc.strerror}", location=str(path)) from exc
 
 
+def _self_link(root: ET.Element) -> str | None:
+    for link in root.iter(_ATOM_LINK):
+        if link.get("rel") == "self":
+            return link.get("href")
+    return None
+
+
 def _named_files(feed: str, data: bytes, base_url: str) -> list[str]:
+    """The library files ``feed`` names; PublishError when it was rendered for another
+    address than ``base_url`` (its self link says where it believes it lives)."""
+    root = _parse(data, feed)
+    self_url = _self_link(root)
+    if self_url is not None and relative_to_base(self_url, base_url) != feed:
+        raise PublishError(
+            f"{feed} was rendered for {self_url}, not for the base URL {base_url}: render the"
+            " feeds with the base URL they are published at",
+            location=feed,
+        )
     named = []
-    for url in feed_links(_parse(data, feed)):
+    for url in feed_links(root):
         relative = relative_to_base(url, base_url)
         if relative is None:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -60,6 +61,7 @@ class S3Target:
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url
         self.requests = 0  # HTTP requests sent (retries included), for reports and benchmarks
+        self._lock = threading.Lock()
         # total_max_attempts counts the first try too (botocore's max_attempts does not).
         retries: Any = {"mode": retry_mode, "total_max_attempts": max_attempts}
         config = botocore.config.Config(
@@ -86,7 +88,8 @@ class S3Target:
         return cls(parts.netloc, parts.path, endpoint_url=endpoint_url, **options)
 
     def _count(self, **_: object) -> None:
-        self.requests += 1
+        with self._lock:  # uploads run on several threads
+            self.requests += 1
 
     @property
     def url(self) -> str:

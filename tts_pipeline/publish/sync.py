@@ -13,16 +13,26 @@ missing file.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from tts_pipeline.errors import PublishError
 from tts_pipeline.publish.record import PublishRecord, StoredObject
 from tts_pipeline.publish.target import RemoteObject, Target, file_digests
-from tts_pipeline.publish.tree import CachePolicy, PublicFile, PublicTree, looks_public, public_tree
+from tts_pipeline.publish.tree import (
+    ALL_FEED,
+    UPLOAD_ORDER,
+    CachePolicy,
+    PublicFile,
+    PublicTree,
+    looks_public,
+    public_tree,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +87,11 @@ def publish_library(
     grace_s: float = DEFAULT_GRACE_S,
     progress: Progress | None = None,
     cache: CachePolicy | None = None,
+    workers: int = 4,
 ) -> PublishReport:
     """Publish the library's public tree (feeds rendered for ``base_url``) to ``target``.
 
+    ``workers``: uploads at once within one stage (one stage never overlaps the next).
     ``dry_run``: decide, upload and remove nothing. ``check``: list the target and trust
     nothing the record says that the listing does not confirm. PublishError (one line) on
     any failure; what went up before it is recorded, and the next run completes the rest.
@@ -96,7 +108,7 @@ def publish_library(
             known = _reconcile(record, known, target.list(), tree, policy, dry_run)
         uploads = _plan_uploads(tree, known, policy, record, dry_run)
         if not dry_run:
-            _upload_all(uploads, target, record, known, progress)
+            _upload_all(uploads, target, record, known, progress, workers)
         deleted, waiting = _remove_unnamed(record, known, tree, target, grace_s, dry_run, progress)
     return PublishReport(
         target=target.url,
@@ -161,33 +173,56 @@ def _upload_all(
     record: PublishRecord,
     known: dict[str, StoredObject],
     progress: Progress | None,
+    workers: int,
 ) -> None:
-    """Upload in order, recording each object as soon as the target has it."""
-    for done, upload in enumerate(uploads):
-        public = upload.file
-        if progress is not None:
-            progress(PublishStep("upload", public.relative, public.size, done, len(uploads)))
-        body = public.data if public.data is not None else public.path
-        etag = target.put(
-            public.relative,
-            body,
-            content_type=upload.content_type,
-            cache_control=upload.cache_control,
-            md5=upload.md5,
-        )
-        stored = StoredObject(
-            path=public.relative,
-            size=public.size,
-            mtime_ns=public.mtime_ns,
-            sha256=upload.sha256,
-            etag=etag or upload.md5,
-            content_type=upload.content_type,
-            cache_control=upload.cache_control,
-            uploaded_at=time.time(),
-            unreferenced_since=None,
-        )
-        record.put(stored)
-        known[public.relative] = stored
+    """Upload stage by stage (media, side files, archive pages, subscription pages, then
+    ``feed.xml``), up to ``workers`` at once within a stage; a stage starts only when the
+    one before it is complete. Each object is recorded as soon as the target has it."""
+    done = 0
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for _stage, group in itertools.groupby(uploads, key=_stage_of):
+            futures = {pool.submit(_put, target, upload): upload for upload in group}
+            try:
+                for future in as_completed(futures):
+                    upload, stored = futures[future], future.result()
+                    record.put(stored)
+                    known[stored.path] = stored
+                    if progress is not None:
+                        file = upload.file
+                        progress(
+                            PublishStep("upload", file.relative, file.size, done, len(uploads))
+                        )
+                    done += 1
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+
+def _stage_of(upload: _Upload) -> tuple[int, bool]:
+    return UPLOAD_ORDER.index(upload.file.role), upload.file.relative == ALL_FEED
+
+
+def _put(target: Target, upload: _Upload) -> StoredObject:
+    public = upload.file
+    etag = target.put(
+        public.relative,
+        public.data if public.data is not None else public.path,
+        content_type=upload.content_type,
+        cache_control=upload.cache_control,
+        md5=upload.md5,
+    )
+    return StoredObject(
+        path=public.relative,
+        size=public.size,
+        mtime_ns=public.mtime_ns,
+        sha256=upload.sha256,
+        etag=etag or upload.md5,
+        content_type=upload.content_type,
+        cache_control=upload.cache_control,
+        uploaded_at=time.time(),
+        unreferenced_since=None,
+    )
 
 
 def _remove_unnamed(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,7 @@ class FolderTarget:
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
         self.requests = 0  # file operations made, for reports and benchmarks
+        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -96,7 +98,7 @@ class FolderTarget:
         self, relative: str, body: Path | bytes, *, content_type: str, cache_control: str, md5: str
     ) -> str:
         final = self._path(relative)
-        self.requests += 1
+        self._count()
         try:
             with atomic_path(final) as tmp:
                 if isinstance(body, bytes):
@@ -109,7 +111,7 @@ class FolderTarget:
 
     def delete(self, relative: str) -> None:
         path = self._path(relative)
-        self.requests += 1
+        self._count()
         try:
             path.unlink(missing_ok=True)
         except OSError as exc:
@@ -119,7 +121,7 @@ class FolderTarget:
         """Every file under the folder (hidden ones aside), with its MD5: a full read, done
         only when the record is missing or a check asks for it. Temporary files a killed
         publish left are removed on the way."""
-        self.requests += 1
+        self._count()
         found: dict[str, RemoteObject] = {}
         if not self.root.is_dir():
             return found
@@ -137,6 +139,10 @@ class FolderTarget:
 
     def close(self) -> None:
         return None
+
+    def _count(self) -> None:
+        with self._lock:  # uploads run on several threads
+            self.requests += 1
 
 
 def _copy(source: Path, tmp: Path) -> None:

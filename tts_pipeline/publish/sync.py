@@ -281,30 +281,11 @@ def _reconcile(
             result[path] = stored
         else:
             gone.append(path)
-    adopted = []
-    for path, there in remote.items():
-        if path in result:
-            continue
-        public = tree.files.get(path)
-        if public is not None and public.size == there.size:
-            sha256, md5 = file_digests(public.data if public.data is not None else public.path)
-            if md5 == there.etag:
-                ctype, cache_control = public.content_type, policy.for_file(path, public.role)
-                adopted.append(
-                    StoredObject(
-                        path,
-                        there.size,
-                        public.mtime_ns,
-                        sha256,
-                        md5,
-                        ctype,
-                        cache_control,
-                        now,
-                        None,
-                    )
-                )
-        elif public is None and looks_public(path):
-            adopted.append(StoredObject(path, there.size, 0, "", there.etag, "", "", now, now))
+    adopted = [
+        row
+        for path, there in remote.items()
+        if path not in result and (row := _adopt(path, there, tree, policy, now)) is not None
+    ]
     result.update((s.path, s) for s in adopted)
     if not dry_run:
         record.forget(gone)
@@ -319,3 +300,26 @@ def _reconcile(
             len(adopted),
         )
     return result
+
+
+def _adopt(
+    path: str, there: RemoteObject, tree: PublicTree, policy: CachePolicy, now: float
+) -> StoredObject | None:
+    """The row for an object found in the target without one: the library's own file if
+    it is byte for byte the same, an unnamed object (its grace period starting now) if it
+    has a public file's shape, else None (not ours: never touched)."""
+    public = tree.files.get(path)
+    if public is None:
+        if not looks_public(path):
+            return None
+        return StoredObject(path, there.size, 0, "", there.etag, "", "", now, now)
+    if public.size != there.size:
+        return None
+    sha256, md5 = file_digests(public.data if public.data is not None else public.path)
+    if md5 != there.etag:
+        return None
+    cache_control = policy.for_file(path, public.role)
+    return StoredObject(
+        path, there.size, public.mtime_ns, sha256, md5, public.content_type, cache_control, now,
+        None,
+    )  # fmt: skip

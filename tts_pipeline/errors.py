@@ -116,3 +116,12 @@ class WatcherBusyError(TTSPipelineError):
     def __init__(self, message: str, *, pid: int | None = None) -> None:
         super().__init__(message)
         self.pid = pid
+
+
+class PublishError(TTSPipelineError):
+    """Mirroring the library to its public place failed, or the public copy does not serve
+    what the feeds name (one line naming the bucket, key or URL)."""
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        super().__init__(message)
+        self.location = location

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tts_pipeline.clean.options import CleanOptions
-from tts_pipeline.clean.tex import speak_tex
+from tts_pipeline.clean.tex import MacroBook, speak_tex
 from tts_pipeline.models import Section, Segment, SegmentKind
 
 FOOTNOTES_TITLE = "Footnotes"
@@ -126,9 +126,15 @@ class NoteBook:
 class Reader:
     """Collects inline text into paragraphs and paragraphs into sections."""
 
-    def __init__(self, options: CleanOptions | None = None, notes: NoteBook | None = None):
+    def __init__(
+        self,
+        options: CleanOptions | None = None,
+        notes: NoteBook | None = None,
+        macros: MacroBook | None = None,
+    ):
         self.options = options or CleanOptions()
         self.notes = notes or NoteBook()
+        self.macros = macros or MacroBook()  # TeX macros the post defines, for every equation
         self.sections: list[Section] = []
         self._title: str | None = None
         self._segments: list[Segment] = []
@@ -140,7 +146,7 @@ class Reader:
 
     def child(self) -> Reader:
         """A reader for a fragment (heading, caption, cell) that shares this one's notes."""
-        sub = Reader(self.options, self.notes)
+        sub = Reader(self.options, self.notes, self.macros)
         sub._cited = self._cited
         sub._hold = 1  # a fragment never places notes itself; its parent does
         return sub

@@ -22,7 +22,11 @@ END_OF_NOTE = "End of footnote."
 
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff\ufe0e\ufe0f\u21a9\u21aa]")
 _SPACE = re.compile(r"\s+")  # str patterns: also matches U+00A0 and the other Unicode spaces
-_TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")  # escaped markup shown as text in a post
+_TAG = re.compile(r"</?_*[A-Za-z!?][^<>]*>")  # escaped markup shown as text in a post
+# ... and an unclosed one with attributes ('<_a href="..." title="x" and more'): never "a href".
+_TAG_OPENING = re.compile(
+    r"</?_*[A-Za-z][\w:.-]*(?:\s+[\w:.-]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s<>\"']+))+\s*/?>?"
+)
 _SCHEME_URL = re.compile(
     r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?:[^\s/?#<>\"'@]*@)?([^\s/?#<>\"':]*)[^\s<>\"]*"
 )
@@ -32,6 +36,7 @@ _INLINE_TEX = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _TEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
 _CARET_POWER = re.compile(r"(?<=\w)\^(?=\w)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])(?=\s|$)")
+_DOUBLE_COMMA = re.compile(r",(?:\s*,)+")
 _LEADING_PUNCT = re.compile(r"^[\s.,;:!?]+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
 _SPEAKABLE = re.compile(r"[^\W_]")  # at least one letter or digit
@@ -67,7 +72,7 @@ def tidy_text(text: str, *, title: bool = False) -> str:
     text = _INVISIBLE.sub("", text)
     text = _strip_controls(text)
     if not title:
-        text = _TAG.sub(" ", text)
+        text = _TAG_OPENING.sub(" ", _TAG.sub(" ", text))
     # A bare URL as link text: say where it goes, never spell it out.
     text = _SCHEME_URL.sub(lambda m: "a link to " + _domain(m.group(1)), text)
     text = _WWW_URL.sub(lambda m: "a link to " + _domain(m.group(1)), text)
@@ -84,6 +89,7 @@ def tidy_text(text: str, *, title: bool = False) -> str:
     text = _EMPTY_BRACKETS.sub("", text)
     # Removed markers (footnote refs, math) can leave "word ." behind.
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    text = _DOUBLE_COMMA.sub(",", text)
     return _SPACE.sub(" ", text).strip()
 
 

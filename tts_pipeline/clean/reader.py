@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tts_pipeline.clean.options import CleanOptions
-from tts_pipeline.clean.tex import MacroBook, speak_tex
+from tts_pipeline.clean.tex import MacroBook, command_words, speak_tex
 from tts_pipeline.models import Section, Segment, SegmentKind
 
 FOOTNOTES_TITLE = "Footnotes"
@@ -81,7 +81,7 @@ def tidy_text(text: str, *, title: bool = False) -> str:
     text = _MAILTO.sub("", text).replace("://", " ")  # what is left is no address
     # Un-rendered inline TeX ("\(x^2\)") in a post's text is still math.
     text = _INLINE_TEX.sub(lambda m: " " + speak_tex(m.group(1) or m.group(2) or "") + " ", text)
-    text = _TEX_COMMAND.sub(r"\1", text)
+    text = _TEX_COMMAND.sub(_command, text)
     text = _CARET_POWER.sub(" to the power of ", text)
     text = re.sub(r"[{}\\^]", " ", text)
     text = re.sub(r"<(?=[A-Za-z/!?])", "< ", text)  # a lone "<b" is a comparison, not a tag
@@ -91,6 +91,13 @@ def tidy_text(text: str, *, title: bool = False) -> str:
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     text = _DOUBLE_COMMA.sub(",", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def _command(found: re.Match[str]) -> str:
+    """A TeX command in running text is said by its meaning, or not at all; a name TeX does
+    not know is a word after a backslash (a Windows path), kept."""
+    words = command_words(found.group(1))
+    return found.group(1) if words is None else f" {words} "
 
 
 def is_speakable(text: str) -> bool:

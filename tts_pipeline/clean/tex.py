@@ -32,10 +32,10 @@ from tts_pipeline.clean.mathwords import (
     TEXT_MACROS,
 )
 from tts_pipeline.clean.numerals import fraction_words, ordinal_words
-from tts_pipeline.clean.texmacros import MacroBook, prepare
-from tts_pipeline.clean.textokens import DROP_FIRST, Tok, TooComplex, fences, tokens
+from tts_pipeline.clean.texmacros import LAYOUT_COMMANDS, MacroBook, prepare
+from tts_pipeline.clean.textokens import ARGS, DROP_FIRST, Tok, TooComplex, fences, tokens
 
-__all__ = ["EQUATION", "MacroBook", "TooComplex", "read_tex", "speak_tex"]
+__all__ = ["EQUATION", "MacroBook", "TooComplex", "command_words", "read_tex", "speak_tex"]
 
 EQUATION = "an equation"
 MAX_TEX_CHARS = 3000  # longer sources are not parsed: no one could follow them spoken anyway
@@ -47,6 +47,22 @@ _FUNCTION_NAMES = (
     "diag deg Re Im"
 )
 _FUNCTION_MACROS = frozenset(_FUNCTION_NAMES.split())
+_STRUCTURE = frozenset(
+    [
+        "begin",
+        "end",
+        "frac",
+        "sqrt",
+        "root",
+        "of",
+        "genfrac",
+        "substack",
+        "sideset",
+        "operatorname",
+        "array",
+        "matrix",
+    ]
+)
 _BRACES = ("underbrace", "overbrace", "underbracket", "overbracket")
 _DEFINED_AS = frozenset({"def", "triangle", "delta", "capital delta", ","})
 
@@ -336,3 +352,16 @@ def speak_tex(tex: str, macros: MacroBook | None = None) -> str:
         return read_tex(tex, macros) or EQUATION
     except TooComplex:
         return EQUATION
+
+
+def command_words(name: str) -> str | None:
+    """What a TeX command (without its backslash) says in running text: its words, "" for a
+    command that says nothing by itself, None for a name TeX does not know (``C:\\Users``)."""
+    if name in MACRO_WORDS:
+        return MACRO_WORDS[name]
+    if name in BIG_OPERATORS:
+        return BIG_OPERATORS[name].removeprefix("the ")
+    known = (SILENT_MACROS, FONT_MACROS, TEXT_MACROS, ACCENTS, ARGS, DROP_FIRST, LAYOUT_COMMANDS)
+    if name in _STRUCTURE or name in _BRACES or any(name in table for table in known):
+        return ""
+    return None

@@ -46,6 +46,8 @@ _STARRED = frozenset({"operatorname", "hspace", "vspace", "tag", "text", "mbox",
                       "boxed", "substack", "sqrt", "frac"})  # fmt: skip
 _DEFINERS = frozenset({"newcommand", "renewcommand", "providecommand", "DeclareRobustCommand",
                        "DeclareMathOperator", "def", "gdef", "edef", "xdef", "let"})  # fmt: skip
+# Every command this module removes, for the reader of running text.
+LAYOUT_COMMANDS = frozenset({*_DIMENSIONED, *_DROPPED_ARGS, *_DEFINERS, "verb"})
 DEFINES = re.compile(
     r"\\(?:newcommand|renewcommand|providecommand|DeclareRobustCommand"
     r"|DeclareMathOperator|[gex]?def|let)(?![A-Za-z])"

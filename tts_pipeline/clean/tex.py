@@ -197,6 +197,9 @@ def _applies(previous: Tok | None, before: list[str]) -> bool:
     if previous is not None and previous.kind == "macro":
         if previous.value == "operatorname" or previous.value in _FUNCTION_MACROS:
             return True
+        text = _text_of(previous.args[0]) if previous.value in TEXT_MACROS and previous.args else ""
+        if re.fullmatch(r"[A-Za-z]+", text):
+            return True  # \text{KL}(P \| Q), \text{Pr}(A): a name written as text
         font = previous.value in FONT_MACROS and previous.args and len(previous.args[0]) == 1
         if font and previous.args[0][0].kind == "name":
             return True  # \mathrm{score}(w)

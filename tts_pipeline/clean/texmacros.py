@@ -258,7 +258,9 @@ def _verb(src: str, i: int) -> tuple[str, int]:
     end = src.find(src[i], i + 1)
     if end < 0:
         return "", len(src)
-    return f"\\text{{{_TEX_SPECIALS.sub(r' ', src[i + 1 : end])}}}", end + 1
+    # Shown code: its words are read, but a command written in it is still not said.
+    shown = re.sub(r"\\[A-Za-z]+", " ", src[i + 1 : end])
+    return f"\\text{{{_TEX_SPECIALS.sub(' ', shown)}}}", end + 1
 
 
 def prepare(source: str, book: MacroBook | None = None) -> str:

@@ -140,7 +140,8 @@ def read_llm_block(reader: Reader, el: Element, walk: Walk) -> None:
 # --- code, embeds, media ----------------------------------------------------------------------
 
 
-def read_code_block(reader: Reader, el: Element, walk: Walk) -> None:
+def code_language(el: Element) -> str:
+    """The spoken name of a code block's language ("Python"), or "" when it has none."""
     language = str(el.get("data-language") or "").strip()
     if not language:
         code = next((c for c in el.iter("code")), None)
@@ -148,7 +149,11 @@ def read_code_block(reader: Reader, el: Element, walk: Walk) -> None:
             re.search(r"language-(\S+)", str(code.get("class", ""))) if code is not None else None
         )
         language = found.group(1) if found else ""
-    name = _LANGUAGE_NAMES.get(language.lower(), language if _LANGUAGE.match(language) else "")
+    return _LANGUAGE_NAMES.get(language.lower(), language if _LANGUAGE.match(language) else "")
+
+
+def read_code_block(reader: Reader, el: Element, walk: Walk) -> None:
+    name = code_language(el)
     reader.cue(f"A {name} code block is omitted." if name else CODE_OMITTED)
 
 

@@ -93,7 +93,7 @@ def collect_notes(body: Element, walk: Walk, reader: Reader) -> NoteBook:
         # Top-level items only: a note may itself contain a list.
         for li in section.xpath(".//li[not(ancestor::li)]"):
             number = _int(li.get("data-footnote-index"), number)
-            sub = Reader(reader.options, NoteBook())
+            sub = Reader(reader.options, NoteBook(), reader.macros)
             sub._hold = 1  # notes inside notes are not placed
             walk(sub, li)
             paragraphs = [s.text for s in sub.segments()]

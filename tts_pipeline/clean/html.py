@@ -19,7 +19,7 @@ import lxml.etree
 import lxml.html
 
 from tts_pipeline.clean import blocks, footnotes, tables
-from tts_pipeline.clean.math import is_math, read_math
+from tts_pipeline.clean.math import collect_macros, is_math, read_math
 from tts_pipeline.clean.reader import Reader, as_sentence
 from tts_pipeline.config.clean import CleanOptions
 from tts_pipeline.errors import CleanError
@@ -257,6 +257,7 @@ def html_to_sections(html: str, options: CleanOptions | None = None) -> tuple[Se
         return ()
     strip_rss_wrapping(body)
     reader = Reader(options)
+    collect_macros(body, reader.macros)
     footnotes.collect_notes(body, walk, reader)
     try:
         read_children(reader, body)

@@ -13,11 +13,13 @@ import re
 from typing import Any
 
 from tts_pipeline.clean.reader import Reader
-from tts_pipeline.clean.tex import EQUATION, TooComplex, read_tex
+from tts_pipeline.clean.tex import EQUATION, MacroBook, TooComplex, read_tex
+from tts_pipeline.clean.texmacros import DEFINES, prepare
 
 Element = Any  # lxml.html.HtmlElement
 
 DISPLAY_OMITTED = "A displayed equation is omitted."
+MAX_DEFINITION_CHARS = 20_000
 _MATH_CLASSES = frozenset({
     "math-tex", "mjpage", "mjx-chtml", "mjx-math", "MathJax", "MathJax_Display",
     "katex", "katex-display", "mjx-container",
@@ -127,21 +129,34 @@ def _escape(text: str) -> str:
     return _TEX_SPECIALS.sub(r"\\\1", text)
 
 
-def spoken_math(el: Element) -> tuple[str, str]:
-    """(words, tex) for a math element; words is "" when it cannot be read well."""
+def spoken_math(el: Element, macros: MacroBook | None = None) -> tuple[str | None, str]:
+    """(words, tex) for a math element; words is None when it cannot be read well, and ""
+    when there is nothing to say (an equation that only defines macros)."""
     tex = find_tex(el)
     try:
         if not tex:
             mathml = find_mathml(el)
             if mathml is not None:
                 tex = mathml_to_tex(mathml)
-        return (read_tex(tex) if tex.strip() else ""), tex.strip()
+        return (read_tex(tex, macros) if tex.strip() else None), tex.strip()
     except (TooComplex, RecursionError):
-        return "", tex.strip()
+        return None, tex.strip()
+
+
+def collect_macros(body: Element, macros: MacroBook) -> None:
+    """Record the macros every equation of the post defines, before any is read: MathJax
+    knows them page-wide, and a footnote (read first) may use one defined in the text."""
+    for el in body.iter():
+        if isinstance(el.tag, str) and is_math(el):
+            tex = find_tex(el)
+            if len(tex) <= MAX_DEFINITION_CHARS and DEFINES.search(tex):
+                prepare(tex, macros)
 
 
 def read_math(reader: Reader, el: Element) -> None:
-    words, tex = spoken_math(el)
+    words, tex = spoken_math(el, reader.macros)
+    if words == "":
+        return  # only definitions (or only spacing): nothing to say
     if not is_display(el, tex):
         reader.add_text(f" {words or EQUATION} ")
         return

@@ -81,6 +81,85 @@ MACRO_WORDS.update({
     "Tr": "trace", "sgn": "sign", "softmax": "softmax", "KL": "K L",
 })  # fmt: skip
 
+# More relations, arrows, operators and symbols (AMS and MathJax names), read by meaning.
+MACRO_WORDS.update({
+    "lesssim": "is less than or about", "lessapprox": "is less than or about",
+    "gtrsim": "is greater than or about", "gtrapprox": "is greater than or about",
+    "leqq": "is less than or equal to", "geqq": "is greater than or equal to",
+    "lneq": "is less than", "gneq": "is greater than", "lneqq": "is less than",
+    "gneqq": "is greater than", "nless": "is not less than", "ngtr": "is not greater than",
+    "nleq": "is not less than or equal to", "ngeq": "is not greater than or equal to",
+    "lll": "is very much less than", "ggg": "is very much greater than",
+    "prec": "precedes", "preceq": "precedes or equals", "preccurlyeq": "precedes or equals",
+    "precsim": "precedes or is about", "nprec": "does not precede", "succ": "succeeds",
+    "succeq": "succeeds or equals", "succcurlyeq": "succeeds or equals",
+    "succsim": "succeeds or is about", "nsucc": "does not succeed",
+    "subsetneq": "is a proper subset of", "supsetneq": "is a proper superset of",
+    "nsubseteq": "is not a subset of", "nsupseteq": "is not a superset of",
+    "sqsubset": "is a subset of", "sqsubseteq": "is a subset of", "sqsupset": "is a superset of",
+    "sqsupseteq": "is a superset of", "Subset": "is a subset of", "Supset": "is a superset of",
+    "owns": "contains", "nmid": "does not divide", "nparallel": "is not parallel to",
+    "nsim": "is not similar to", "ncong": "is not congruent to", "asymp": "is asymptotic to",
+    "approxeq": "is approximately", "thicksim": "is distributed as", "backsim": "is similar to",
+    "thickapprox": "is approximately", "doteq": "is approximately equal to",
+    "bumpeq": "is approximately", "Bumpeq": "is approximately", "eqsim": "is approximately",
+    "coloneqq": "is defined as", "coloneq": "is defined as", "eqqcolon": "is defined as",
+    "triangleq": "is defined as", "defeq": "is defined as", "eqdef": "is defined as",
+    "vDash": "models", "Vdash": "forces", "nvdash": "does not prove", "nvDash": "does not model",
+    "dashv": "is proved by", "lhd": "is a normal subgroup of", "unlhd": "is a normal subgroup of",
+    "triangleleft": "is a normal subgroup of", "trianglelefteq": "is a normal subgroup of",
+    "varpropto": "is proportional to", "smile": "", "frown": "",
+    # arrows
+    "uparrow": "up arrow", "downarrow": "down arrow", "Uparrow": "up arrow",
+    "Downarrow": "down arrow", "updownarrow": "up down arrow", "Updownarrow": "up down arrow",
+    "nearrow": "north east arrow", "searrow": "south east arrow",
+    "swarrow": "south west arrow", "nwarrow": "north west arrow", "longleftarrow": "from",
+    "Longleftarrow": "is implied by", "longleftrightarrow": "if and only if",
+    "Longleftrightarrow": "if and only if", "longmapsto": "maps to", "mapsfrom": "maps from",
+    "hookrightarrow": "embeds in", "hookleftarrow": "from", "twoheadrightarrow": "maps onto",
+    "rightarrowtail": "injects into", "rightsquigarrow": "leads to", "leadsto": "leads to",
+    "rightharpoonup": "to", "rightharpoondown": "to", "leftharpoonup": "from",
+    "rightleftharpoons": "is in equilibrium with", "leftrightarrows": "to and from",
+    "rightleftarrows": "to and from", "rightrightarrows": "to", "leftleftarrows": "from",
+    "nrightarrow": "does not go to", "nleftarrow": "does not come from",
+    "nRightarrow": "does not imply", "nLeftarrow": "is not implied by",
+    "nLeftrightarrow": "is not equivalent to", "nleftrightarrow": "is not equivalent to",
+    "Rrightarrow": "implies", "Lleftarrow": "is implied by", "curvearrowright": "to",
+    "circlearrowright": "", "circlearrowleft": "", "upuparrows": "up arrows",
+    "downdownarrows": "down arrows", "restriction": "restricted to", "multimap": "to",
+    # operators
+    "bullet": "times", "centerdot": "times", "cdotp": "times", "amalg": "coproduct",
+    "uplus": "disjoint union", "sqcup": "disjoint union", "sqcap": "meet",
+    "ominus": "circled minus", "oslash": "circled slash", "circledast": "circled star",
+    "circledcirc": "circled circle", "boxplus": "box plus", "boxtimes": "box times",
+    "boxminus": "box minus", "boxdot": "box dot", "dotplus": "dot plus",
+    "ltimes": "semidirect product", "rtimes": "semidirect product", "wr": "wreath",
+    "barwedge": "nand", "veebar": "xor", "curlywedge": "and", "curlyvee": "or",
+    "smallsetminus": "minus", "backslash": "minus", "divideontimes": "divided by",
+    "intercal": "transpose", "bigcirc": "circle", "diamond": "diamond", "triangle": "triangle",
+    "bmod": "mod", "mod": "mod", "over": "over", "atop": "over", "above": "over",
+    "choose": "choose", "colon": ",", "And": "and", "lvert": "", "rvert": "", "lVert": "",
+    "rVert": "", "Vert": "",
+    # symbols and functions
+    "ddagger": "double dagger", "imath": "i", "jmath": "j", "wp": "p", "complement": "complement",
+    "surd": "root", "square": "square", "Box": "box", "blacksquare": "", "qed": "",
+    "lozenge": "", "blacklozenge": "", "bigstar": "star", "sharp": "sharp", "flat": "flat",
+    "natural": "natural", "clubsuit": "clubs", "diamondsuit": "diamonds", "heartsuit": "hearts",
+    "spadesuit": "spades", "mho": "mho", "beth": "beth", "gimel": "gimel", "daleth": "daleth",
+    "eth": "eth", "Finv": "", "Game": "", "varkappa": "kappa", "varGamma": "capital gamma",
+    "upalpha": "alpha", "upbeta": "beta", "upmu": "mu", "uppi": "pi", "S": "section",
+    "pounds": "pounds", "euro": "euros", "yen": "yen", "copyright": "copyright",
+    "degree": "degrees", "circ": "composed with", "dotsc": "dot dot dot", "dotsb": "dot dot dot",
+    "dotsm": "dot dot dot", "dotsi": "dot dot dot", "dotso": "dot dot dot",
+    "mathellipsis": "dot dot dot", "arcsec": "arc secant", "arccot": "arc cotangent",
+    "coth": "hyperbolic cotangent", "sech": "hyperbolic secant", "csch": "hyperbolic cosecant",
+    "hom": "hom", "Hom": "hom", "lcm": "l c m", "rank": "rank", "diag": "diag",
+    "sign": "sign", "Cov": "covariance", "cov": "covariance", "var": "variance",
+    "E": "E", "R": "R", "N": "N", "Z": "Z", "Q": "Q", "C": "C", "P": "P", "F": "F",
+    "eps": "epsilon", "vareps": "epsilon", "abs": "the absolute value of",
+    "norm": "the norm of", "argmax": "arg max", "argmin": "arg min",
+})  # fmt: skip
+
 # Big operators: how they read before their limits ("the sum from ... to ... of").
 BIG_OPERATORS: dict[str, str] = {
     "sum": "the sum", "prod": "the product", "coprod": "the coproduct",
@@ -90,6 +169,12 @@ BIG_OPERATORS: dict[str, str] = {
     "limsup": "the limit superior", "liminf": "the limit inferior", "max": "the maximum",
     "min": "the minimum", "sup": "the supremum", "inf": "the infimum", "argmax": "the arg max",
     "argmin": "the arg min", "arg": "the argument", "E": "the expectation",
+    "bigvee": "the disjunction", "bigwedge": "the conjunction", "biguplus": "the disjoint union",
+    "bigsqcup": "the disjoint union", "bigodot": "the product", "intop": "the integral",
+    "smallint": "the integral", "oiint": "the surface integral", "iiiint": "the integral",
+    "idotsint": "the integral", "varlimsup": "the limit superior",
+    "varliminf": "the limit inferior", "injlim": "the direct limit",
+    "projlim": "the inverse limit",
 }  # fmt: skip
 
 # Unicode characters seen in MathML and running text.
@@ -129,86 +214,43 @@ ACCENTS: dict[str, str] = {
     "hat": "{} hat", "widehat": "{} hat", "bar": "{} bar", "overline": "{} bar",
     "tilde": "{} tilde", "widetilde": "{} tilde", "vec": "vector {}", "dot": "{} dot",
     "ddot": "{} double dot", "underline": "{}", "check": "{} check", "breve": "{} breve",
-    "mathring": "{} ring", "overrightarrow": "vector {}",
+    "mathring": "{} ring", "overrightarrow": "vector {}", "acute": "{} acute",
+    "grave": "{} grave", "dddot": "{} triple dot", "ddddot": "{} quadruple dot",
+    "overleftarrow": "{} with a left arrow", "overleftrightarrow": "vector {}",
+    "underrightarrow": "vector {}", "underleftarrow": "{} with a left arrow",
+    "widecheck": "{} check", "utilde": "{} tilde", "overparen": "{} arc", "overgroup": "{} arc",
+    "cancel": "{} cancelled", "bcancel": "{} cancelled", "xcancel": "{} cancelled",
+    "cancelto": "{} cancelled", "sout": "{} struck out", "pmod": "modulo {}",
 }  # fmt: skip
 
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Macros whose argument is read as it is: fonts, text and named operators.
-FONT_MACROS = frozenset(
-    [
-        "mathbb",
-        "mathcal",
-        "mathbf",
-        "mathit",
-        "mathsf",
-        "mathfrak",
-        "mathscr",
-        "mathrm",
-        "mathtt",
-        "boldsymbol",
-        "bm",
-        "pmb",
-        "mathnormal",
-    ]
+FONT_MACROS = _names(
+    """
+    mathbb mathcal mathbf mathit mathsf mathfrak mathscr mathrm mathtt boldsymbol bm pmb
+    mathnormal mathsfit mathbfit Bbb bold mathbold bbox boxed fbox framebox mathop mathrel
+    mathbin mathord mathpunct mathinner mathopen mathclose smash mathrlap mathllap mathclap
+    rlap llap clap underline emph textnormal textup textsl textmd textsc vcenter
+    """
 )
 TEXT_MACROS = frozenset(
     ["text", "textrm", "textit", "textbf", "textsf", "texttt", "mbox", "hbox", "operatorname"]
 )
 # Layout only: never spoken.
-SILENT_MACROS = frozenset(
-    [
-        "left",
-        "right",
-        "big",
-        "Big",
-        "bigg",
-        "Bigg",
-        "bigl",
-        "bigr",
-        "Bigl",
-        "Bigr",
-        "biggl",
-        "biggr",
-        "middle",
-        "displaystyle",
-        "textstyle",
-        "scriptstyle",
-        "scriptscriptstyle",
-        "limits",
-        "nolimits",
-        "quad",
-        "qquad",
-        ",",
-        ";",
-        ":",
-        "!",
-        ">",
-        "space",
-        "enspace",
-        "thinspace",
-        "medspace",
-        "thickspace",
-        "negthinspace",
-        "nonumber",
-        "notag",
-        "label",
-        "tag",
-        "color",
-        "phantom",
-        "hphantom",
-        "vphantom",
-        "mathstrut",
-        "strut",
-        "rm",
-        "bf",
-        "it",
-        "cal",
-        "sf",
-        "tt",
-        "scriptsize",
-        "small",
-        "normalsize",
-        "large",
-        "Large",
-        "displaylimits",
-    ]
+SILENT_MACROS = _names(
+    """
+    left right big Big bigg Bigg bigl bigr Bigl Bigr biggl biggr middle displaystyle
+    textstyle scriptstyle scriptscriptstyle limits nolimits quad qquad , ; : ! > space
+    enspace thinspace medspace thickspace negthinspace nonumber notag label tag color
+    phantom hphantom vphantom mathstrut strut rm bf it cal sf tt scriptsize small normalsize
+    large Large displaylimits hfill hfil hss relax nobreak allowbreak newline protect
+    centering tiny footnotesize huge Huge LARGE boldmath unboldmath itshape bfseries
+    rmfamily sffamily ttfamily normalfont mit oldstyle bigm Bigm biggm Biggm enskip
+    negmedspace negthickspace nonscript cr noindent par ensuremath lefteqn vspace hspace
+    kern mkern hskip mskip
+    """
 )

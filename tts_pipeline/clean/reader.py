@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from tts_pipeline.clean.tex import speak_tex
+from tts_pipeline.clean.tex import MacroBook, command_words, speak_tex
 from tts_pipeline.config.clean import CleanOptions
 from tts_pipeline.models import Section, Segment, SegmentKind
 
@@ -22,7 +22,11 @@ END_OF_NOTE = "End of footnote."
 
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff\ufe0e\ufe0f\u21a9\u21aa]")
 _SPACE = re.compile(r"\s+")  # str patterns: also matches U+00A0 and the other Unicode spaces
-_TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")  # escaped markup shown as text in a post
+_TAG = re.compile(r"</?_*[A-Za-z!?][^<>]*>")  # escaped markup shown as text in a post
+# ... and an unclosed one with attributes ('<_a href="..." title="x" and more'): never "a href".
+_TAG_OPENING = re.compile(
+    r"</?_*[A-Za-z][\w:.-]*(?:\s+[\w:.-]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s<>\"']+))+\s*/?>?"
+)
 _SCHEME_URL = re.compile(
     r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?:[^\s/?#<>\"'@]*@)?([^\s/?#<>\"':]*)[^\s<>\"]*"
 )
@@ -32,6 +36,7 @@ _INLINE_TEX = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _TEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
 _CARET_POWER = re.compile(r"(?<=\w)\^(?=\w)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])(?=\s|$)")
+_DOUBLE_COMMA = re.compile(r",(?:\s*,)+")
 _LEADING_PUNCT = re.compile(r"^[\s.,;:!?]+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
 _SPEAKABLE = re.compile(r"[^\W_]")  # at least one letter or digit
@@ -67,7 +72,7 @@ def tidy_text(text: str, *, title: bool = False) -> str:
     text = _INVISIBLE.sub("", text)
     text = _strip_controls(text)
     if not title:
-        text = _TAG.sub(" ", text)
+        text = _TAG_OPENING.sub(" ", _TAG.sub(" ", text))
     # A bare URL as link text: say where it goes, never spell it out.
     text = _SCHEME_URL.sub(lambda m: "a link to " + _domain(m.group(1)), text)
     text = _WWW_URL.sub(lambda m: "a link to " + _domain(m.group(1)), text)
@@ -76,7 +81,7 @@ def tidy_text(text: str, *, title: bool = False) -> str:
     text = _MAILTO.sub("", text).replace("://", " ")  # what is left is no address
     # Un-rendered inline TeX ("\(x^2\)") in a post's text is still math.
     text = _INLINE_TEX.sub(lambda m: " " + speak_tex(m.group(1) or m.group(2) or "") + " ", text)
-    text = _TEX_COMMAND.sub(r"\1", text)
+    text = _TEX_COMMAND.sub(_command, text)
     text = _CARET_POWER.sub(" to the power of ", text)
     text = re.sub(r"[{}\\^]", " ", text)
     text = re.sub(r"<(?=[A-Za-z/!?])", "< ", text)  # a lone "<b" is a comparison, not a tag
@@ -84,7 +89,15 @@ def tidy_text(text: str, *, title: bool = False) -> str:
     text = _EMPTY_BRACKETS.sub("", text)
     # Removed markers (footnote refs, math) can leave "word ." behind.
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    text = _DOUBLE_COMMA.sub(",", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def _command(found: re.Match[str]) -> str:
+    """A TeX command in running text is said by its meaning, or not at all; a name TeX does
+    not know is a word after a backslash (a Windows path), kept."""
+    words = command_words(found.group(1))
+    return found.group(1) if words is None else f" {words} "
 
 
 def is_speakable(text: str) -> bool:
@@ -126,9 +139,15 @@ class NoteBook:
 class Reader:
     """Collects inline text into paragraphs and paragraphs into sections."""
 
-    def __init__(self, options: CleanOptions | None = None, notes: NoteBook | None = None):
+    def __init__(
+        self,
+        options: CleanOptions | None = None,
+        notes: NoteBook | None = None,
+        macros: MacroBook | None = None,
+    ):
         self.options = options or CleanOptions()
         self.notes = notes or NoteBook()
+        self.macros = macros or MacroBook()  # TeX macros the post defines, for every equation
         self.sections: list[Section] = []
         self._title: str | None = None
         self._segments: list[Segment] = []
@@ -140,7 +159,7 @@ class Reader:
 
     def child(self) -> Reader:
         """A reader for a fragment (heading, caption, cell) that shares this one's notes."""
-        sub = Reader(self.options, self.notes)
+        sub = Reader(self.options, self.notes, self.macros)
         sub._cited = self._cited
         sub._hold = 1  # a fragment never places notes itself; its parent does
         return sub

@@ -3,7 +3,7 @@
 [clean]
 footnotes = "paragraph"      # where notes are read: "paragraph", "section" or "end"
 unlabelled_images = "cue"    # an image with no caption or alt text: "cue" ("Image.") or "skip"
-table_max_cells = 30         # larger tables are announced and skipped, not read
+table_max_cells = 30         # larger data tables are announced and skipped (prose: always read)
 equation_max_words = 40      # longer displayed equations get a spoken stand-in
 """
 
@@ -26,7 +26,9 @@ class CleanOptions:
     # "section": at the end of the section citing it; "end": all in a last "Footnotes" section.
     footnotes: str = "paragraph"
     unlabelled_images: str = "cue"
-    table_max_cells: int = 30  # a table with more cells is summarised, not read cell by cell
+    # A data table with more cells is summarised, not read cell by cell; a table of prose
+    # (a transcript, a dialogue, questions and answers) is read whatever its size.
+    table_max_cells: int = 30
     equation_max_words: int = 40  # a displayed equation longer than this when spoken is replaced
 
     def __post_init__(self) -> None:

@@ -25,7 +25,8 @@ from tts_pipeline.models import Chunk
 from tts_pipeline.package.join import plan_timeline
 from tts_pipeline.package.transcript import build_cues
 from tts_pipeline.sample import sample_post_result
-from tts_pipeline.synth.chunking import pack, split_sentences
+from tts_pipeline.sentences import split_sentences
+from tts_pipeline.synth.chunking import pack
 from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.runner import synthesize_chunks
 from tts_pipeline.synth.voices import load_voice

@@ -24,8 +24,9 @@ from watch_forum import (
 from tts_pipeline.batch.backfill import BackfillOptions, backfill
 from tts_pipeline.batch.urls import read_url_file
 from tts_pipeline.config import parse_config
+from tts_pipeline.config import parse_executor_spec as parse_spec
 from tts_pipeline.errors import ConfigError, WorkerLostError
-from tts_pipeline.execution.seam import ExecutionBackend, parse_spec, submit_bounded
+from tts_pipeline.execution.seam import ExecutionBackend, submit_bounded
 from tts_pipeline.library.layout import Library
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice

@@ -6,7 +6,8 @@ import pytest
 
 from tts_pipeline.clean import speaker
 from tts_pipeline.models import Chunk, Pauses, Script, Section, Segment, SegmentKind
-from tts_pipeline.synth.chunking import pack, plan_chunks, split_long, split_sentences
+from tts_pipeline.sentences import split_long, split_sentences
+from tts_pipeline.synth.chunking import pack, plan_chunks
 
 PAUSES = Pauses(sentence_ms=11, paragraph_ms=22, heading_ms=33)
 INTRO = Segment(SegmentKind.INTRO, "Welcome. This is a post.")

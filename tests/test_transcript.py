@@ -19,7 +19,7 @@ from tts_pipeline.package.transcript import (
     caption_pieces,
     render_vtt,
 )
-from tts_pipeline.synth.chunking import split_sentences
+from tts_pipeline.sentences import split_sentences
 from tts_pipeline.synth.runner import synthesize_chunks
 from tts_pipeline.synth.voices import load_voice
 

@@ -15,6 +15,7 @@ from tts_pipeline.execution.seam import ExecutionBackend
 from tts_pipeline.fsutil import atomic_write_bytes, atomic_write_text
 from tts_pipeline.ingest import fetch_post
 from tts_pipeline.library.feeds import library_url, publish_feeds
+from tts_pipeline.library.folders import EpisodeFolder
 from tts_pipeline.library.inputs import inputs_hash, unchanged_episode
 from tts_pipeline.library.layout import Library, episode_id
 from tts_pipeline.models import Chunk, ChunkAudio, Episode, Post, Script, VoiceProfile
@@ -141,10 +142,47 @@ def convert_post(
             publish_feed(library, config)
         return unchanged
     log.info("%d chunks to speak with voice %s", len(chunks), voice.name)
+    audio, checked = _speak_checked(
+        script.title, chunks, voice, config=config, library=library, jobs=jobs,
+        progress=progress, executor=executor,
+    )  # fmt: skip
+    # The episode is made aside and moved into place right before it is recorded. With a bar
+    # that may hold it back, aside is held/, where a person can listen to one that fails: a
+    # published episode is never overwritten by it.
+    folder = make_aside(library, eid, held=hold is not None and hold.active)
+    episode = _package(
+        post, script, chunks, audio, folder,
+        config=config, library=library, description=description, jobs=jobs,
+    )  # fmt: skip
+    episode = replace(episode, verification=save_report(folder, eid, checked))
+    held = hold_reason(episode.verification, hold or HoldBar())
+    if held:  # the files stay under held/ for a person to listen to
+        assert episode.verification is not None
+        held_episode = replace(
+            episode, mp3=folder.mp3_path(eid), script_txt=folder.script_path(eid)
+        )
+        library.record_verification(eid, episode.verification, held_back=held)
+        raise HeldBackError(held, episode=held_episode)
+    return publish_made(library, config, folder, episode, digest)
+
+
+def _speak_checked(
+    title: str,
+    chunks: Sequence[Chunk],
+    voice: VoiceProfile,
+    *,
+    config: Config,
+    library: Library,
+    jobs: int,
+    progress: Progress | None,
+    executor: ExecutionBackend | None,
+) -> tuple[list[ChunkAudio], VerifyReport | None]:
+    """Every chunk spoken; with ``config.verify`` each checked by the recogniser while later
+    ones are spoken, and the chunks it could not follow spoken again."""
     verifier = start_verifier(config, jobs) if config.verify else None  # fails before work
     checked: VerifyReport | None = None
     if progress:
-        progress.start(script.title, len(chunks))
+        progress.start(title, len(chunks))
     try:
         audio = speak_chunks(
             chunks, voice, library, jobs=jobs, on_progress=each_chunk(progress, verifier),
@@ -159,17 +197,37 @@ def convert_post(
             verifier.close()
         if progress:
             progress.finish()
+    return audio, checked
 
-    # The episode is made aside and moved into place right before it is recorded. With a bar
-    # that may hold it back, aside is held/, where a person can listen to one that fails: a
-    # published episode is never overwritten by it.
-    files = library.held() if hold is not None and hold.active else library.staging()
-    files.prepare()
-    files.discard(eid)  # an older make's files (a verification report) must not go with it
-    atomic_write_text(files.script_path(eid), script.text())
+
+def make_aside(library: Library, eid: str, *, held: bool = False) -> EpisodeFolder:
+    """The folder episode ``eid`` is made in before it is published, emptied of an older
+    make's files (a verification report must not go with it)."""
+    folder = library.held() if held else library.staging()
+    folder.prepare()
+    folder.discard(eid)
+    return folder
+
+
+def _package(
+    post: Post,
+    script: Script,
+    chunks: Sequence[Chunk],
+    audio: Sequence[ChunkAudio],
+    folder: EpisodeFolder,
+    *,
+    config: Config,
+    library: Library,
+    description: str,
+    jobs: int,
+) -> Episode:
+    """The episode's MP3 and side files, written in ``folder``; the side files follow the
+    MP3, so the episode is recorded only once all are in place."""
+    eid = episode_id(post)
+    atomic_write_text(folder.script_path(eid), script.text())
     packaged = package_episode(
         audio,
-        files.mp3_path(eid),
+        folder.mp3_path(eid),
         TagInfo(
             title=script.title,
             artists=post.authors,
@@ -188,10 +246,9 @@ def convert_post(
         jobs=jobs,
         segment_cache=library.cache_dir / "segments" / eid,
     )
-    # The side files follow the MP3; the episode is recorded only once all are in place.
-    atomic_write_bytes(files.vtt_path(eid), render_vtt(packaged.cues))
+    atomic_write_bytes(folder.vtt_path(eid), render_vtt(packaged.cues))
     atomic_write_bytes(
-        files.chapters_path(eid),
+        folder.chapters_path(eid),
         chapters_json(
             packaged.chapters,
             title=script.title,
@@ -200,7 +257,7 @@ def convert_post(
             file_name=library.mp3_path(eid).name,
         ),
     )
-    episode = Episode(
+    return Episode(
         id=eid,
         title=script.title,
         post=post,
@@ -210,22 +267,27 @@ def convert_post(
         size_bytes=packaged.size_bytes,
         loudness=packaged.loudness,
         description=description,
-        verification=save_report(files, eid, checked),
     )
-    held = hold_reason(episode.verification, hold or HoldBar())
-    if held:  # the files stay under held/ for a person to listen to
-        assert episode.verification is not None
-        held_episode = replace(episode, mp3=files.mp3_path(eid), script_txt=files.script_path(eid))
-        library.record_verification(eid, episode.verification, held_back=held)
-        raise HeldBackError(held, episode=held_episode)
+
+
+def publish_made(
+    library: Library,
+    config: Config,
+    folder: EpisodeFolder,
+    episode: Episode,
+    inputs_hash: str | None,
+) -> Episode:
+    """Publish an episode made in ``folder``: its verification recorded (or an older one
+    forgotten: it heard older audio), its files moved in (the MP3 last) and at once its
+    record; then the feeds from the record."""
+    eid = episode.id
     if episode.verification:
         verified = replace(episode.verification, report=library.verify_report_path(eid))
         episode = replace(episode, verification=verified)
         library.record_verification(eid, verified)
     else:
-        library.forget_verification(eid)  # an older check heard older audio
-    # Files into place, the MP3 last, and at once the record; then the feed from the record.
-    library.publish(files, episode, digest)
+        library.forget_verification(eid)
+    library.publish(folder, episode, inputs_hash)
     publish_feed(library, config)
     return episode
 

@@ -29,7 +29,7 @@ from tts_pipeline.execution.seam import ExecutionBackend, submit_bounded_futures
 from tts_pipeline.fsutil import atomic_write_bytes
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode, ForumSite, Post, VoiceProfile
-from tts_pipeline.pipeline import convert_post, publish_feed
+from tts_pipeline.pipeline import convert_post, make_aside, publish_made
 from tts_pipeline.watch.report import RunReport
 from tts_pipeline.watch.runner import Watcher
 from tts_pipeline.watch.state import PostRow
@@ -81,24 +81,18 @@ def make_episode(post: Post, config: Config, voice: VoiceProfile) -> MadeEpisode
         return MadeEpisode(episode, files, library.episode_inputs(episode.id))
 
 
-def publish_made(library: Library, config: Config, made: MadeEpisode) -> Episode:
-    """Put a worker's episode in place, as ``convert_post`` does once its files are made:
-    the files written aside, then published with the record and the inputs hash, then the
-    feeds."""
+def place_made(library: Library, config: Config, made: MadeEpisode) -> Episode:
+    """Put a worker's episode in place: its files written aside, then published as
+    ``convert_post`` publishes its own (``pipeline.publish_made``)."""
     eid = made.episode.id
-    staged = library.staging()
-    staged.prepare()
-    staged.discard(eid)  # an older make's files (a verification report) must not go with it
+    staged = make_aside(library, eid)
     known = {path.name for path in staged.episode_files(eid)}
     for name in made.files:
         if name not in known:
             raise SynthesisError(f"episode {eid}: a worker sent an unexpected file {name!r}")
         atomic_write_bytes(staged.path / name, made.files[name])
     episode = replace(made.episode, mp3=library.mp3_path(eid), script_txt=library.script_path(eid))
-    library.forget_verification(eid)
-    library.publish(staged, episode, made.inputs)
-    publish_feed(library, config)
-    return episode
+    return publish_made(library, config, staged, episode, made.inputs)
 
 
 def convert_whole(
@@ -148,7 +142,7 @@ def convert_whole(
 
     def settle(row: PostRow, post: Post, made: Future[MadeEpisode], tries: int) -> bool:
         try:
-            episode = publish_made(watcher.library, watcher.config, made.result())
+            episode = place_made(watcher.library, watcher.config, made.result())
         except BaseException as exc:
             failed = watcher.settle_failure(row, _readable(exc, remote, tries), report)
             on_post(row)

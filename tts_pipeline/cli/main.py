@@ -23,9 +23,8 @@ from tts_pipeline.cli.serve import add_serve
 from tts_pipeline.cli.status import add_status
 from tts_pipeline.cli.voices import add_voices
 from tts_pipeline.cli.watch import add_watch
-from tts_pipeline.config import Config, load_config
+from tts_pipeline.config import Config, load_config, parse_executor_spec
 from tts_pipeline.errors import TTSPipelineError
-from tts_pipeline.execution.seam import parse_spec
 from tts_pipeline.memory import map_large_blocks
 
 
@@ -64,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "verify", None) is not None:
             config = replace(config, verify=args.verify)
         if getattr(args, "executor", None) is not None:
-            parse_spec(args.executor)  # a bad spec is an error before any work
+            parse_executor_spec(args.executor)  # a bad spec is an error before any work
             config = replace(config, executor=args.executor)
         run: Callable[[argparse.Namespace, Config], int] = args.run
         return run(args, config)

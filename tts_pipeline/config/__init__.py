@@ -15,7 +15,6 @@ from typing import Any
 from tts_pipeline.config.clean import CleanOptions, parse_clean_options
 from tts_pipeline.config.watch import WatchSettings, parse_watch
 from tts_pipeline.errors import ConfigError
-from tts_pipeline.execution.seam import parse_spec
 from tts_pipeline.models import ForumSite, Templates
 from tts_pipeline.paths import user_config_dir
 
@@ -52,6 +51,7 @@ BUILTIN_SITES: tuple[ForumSite, ...] = (
 )
 
 CONFIG_NAME = "tts-pipeline.toml"
+LOCAL = "local"  # the executor that is a process pool on this machine
 _KIND_NAMES: dict[type, str] = {str: "a string", int: "a whole number", float: "a number"}
 
 
@@ -167,7 +167,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         updates["verify"] = data["verify"]
     if "executor" in updates:
         try:
-            parse_spec(updates["executor"])
+            parse_executor_spec(updates["executor"])
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
     if updates.get("verify_threshold", 1.0) <= 0:
@@ -215,3 +215,17 @@ def _site(key: str, raw: Any, base: ForumSite | None, where: str) -> ForumSite:
     if missing:
         raise ConfigError(f"{where}: [forums.{key}] needs {', '.join(sorted(missing))}")
     return ForumSite(key=key, **fields)
+
+
+def parse_executor_spec(spec: str | None) -> str:
+    """The ``executor`` setting (or ``--executor``) normalised: ``local`` or
+    ``tcp://HOST:PORT``; ConfigError if unreadable."""
+    text = (spec or "").strip()
+    if not text or text == LOCAL:
+        return LOCAL
+    for scheme in ("dask://", "tcp://"):
+        if text.startswith(scheme):
+            host, _, port = text[len(scheme) :].rstrip("/").rpartition(":")
+            if host and port.isdigit():
+                return f"tcp://{host}:{port}"
+    raise ConfigError(f"executor must be 'local' or dask://HOST:PORT, got {text!r}")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from tts_pipeline.config import LOCAL, parse_executor_spec
 from tts_pipeline.execution.dask import connect
 from tts_pipeline.execution.local import local_pool
-from tts_pipeline.execution.seam import LOCAL, ExecutionBackend, parse_spec
+from tts_pipeline.execution.seam import ExecutionBackend
 
 
 @contextlib.contextmanager
@@ -20,7 +21,7 @@ def open_executor(spec: str | None, *, batch_jobs: int = 0) -> Iterator[Executio
     """The executor ``spec`` names, while inside: a connected cluster, closed (not shut down:
     it is shared) on exit; for ``local``, None (the synthesis runner starts a pool per post),
     or with ``batch_jobs`` a pool of that many workers kept for the whole batch of posts."""
-    address = parse_spec(spec)
+    address = parse_executor_spec(spec)
     if address == LOCAL:
         if batch_jobs < 1:
             yield None

@@ -31,14 +31,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tts_pipeline.errors import ConfigError, WorkerLostError
+from tts_pipeline.errors import WorkerLostError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-LOCAL = "local"
 DEFAULT_RESUBMITS = 3
 
 
@@ -52,19 +51,6 @@ class ExecutionBackend:
     is_lost: Callable[[BaseException], bool] = field(default=lambda exc: False)
     resubmits: int = DEFAULT_RESUBMITS  # per task, after a lost worker
     whole_posts: bool = False  # batches may send whole posts (workers have ffmpeg too)
-
-
-def parse_spec(spec: str | None) -> str:
-    """``spec`` normalised: ``local`` or ``tcp://HOST:PORT``; ConfigError if unreadable."""
-    text = (spec or "").strip()
-    if not text or text == LOCAL:
-        return LOCAL
-    for scheme in ("dask://", "tcp://"):
-        if text.startswith(scheme):
-            host, _, port = text[len(scheme) :].rstrip("/").rpartition(":")
-            if host and port.isdigit():
-                return f"tcp://{host}:{port}"
-    raise ConfigError(f"executor must be 'local' or dask://HOST:PORT, got {text!r}")
 
 
 def submit_bounded(

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from tts_pipeline.models import ChunkAudio
 from tts_pipeline.package.chapters import FrameTimes
 from tts_pipeline.package.join import ChunkSpan, Timeline
-from tts_pipeline.synth.chunking import split_long, split_sentences
+from tts_pipeline.sentences import split_long, split_sentences
 
 LINE_CHARS = 65
 CUE_CHARS = 2 * LINE_CHARS

@@ -26,7 +26,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,18 @@ from tts_pipeline.package.chapters import (
     place_chapters,
     plan_chapters,
 )
+from tts_pipeline.package.encode_plan import (
+    Ceilings,
+    Encoding,
+    Measured,
+    Pass,
+    Search,
+    choose_gain,
+    in_spec,
+    on_target,
+    retarget,
+    segment_settings,
+)
 from tts_pipeline.package.ffmpeg import (
     SILENCE_LUFS,
     check_mp3_settings,
@@ -51,10 +63,8 @@ from tts_pipeline.package.ffmpeg import (
     probe,
 )
 from tts_pipeline.package.join import ChunkSpan, Timeline, plan_timeline
-from tts_pipeline.package.loudness import GainRecord, gain_sample, plan_gain, read_gain, write_gain
+from tts_pipeline.package.loudness import GainRecord, read_gain, write_gain
 from tts_pipeline.package.segments import (
-    EncodedSegment,
-    Segment,
     assemble,
     chunk_identity,
     combined_loudness,
@@ -89,14 +99,8 @@ log = logging.getLogger(__name__)
 # is chaotic: a 0.3 dB change of gain moves it by +-0.5 dB); at 96-128 kbps it lands at or
 # below the WAV's. EBU Tech 3343 likewise asks for more true-peak headroom at low bitrates.
 MP3_LOUDNESS_LOSS_LU = 0.5
-_ACCEPT_LU = 0.5  # re-run if the MP3 misses the target by more than this
 _SPEC_LU = 1.0  # beyond this the episode is out of spec: warn
 _MAX_ATTEMPTS = 3
-_RETRY_PEAK_MARGIN_DB = 0.5  # extra tightening on a retry: the overshoot itself varies
-_MIN_CEILING_DBTP = -20.0  # alimiter accepts down to -24 dBFS
-# Reuse the previous package's gain while the chunks' loudness moved less than this: far
-# inside the +-0.5 LU acceptance, and it keeps unchanged segments' encodes valid.
-_SAME_LU = 0.1
 GAIN_FILE = "gain.json"
 
 
@@ -118,57 +122,6 @@ class PackagedAudio:
     cues: tuple[Cue, ...] = ()  # caption cues, for the WebVTT transcript
     segments_encoded: int = 0  # segments encoded by this package (the rest were cached)
     segments: int = 0
-
-
-def _key(
-    gain_db: float, ceiling_dbtp: float, *, bitrate_kbps: int, sample_rate: int
-) -> tuple[object, ...]:
-    """The settings a segment's cache key holds besides its chunks."""
-    return (round(gain_db, 3), round(ceiling_dbtp, 3), bitrate_kbps, sample_rate)
-
-
-class _Ceilings:
-    """One encoding pass's segments and their limiter ceilings: the pass's own, or a tighter
-    one where an MP3 of the segment was heard over the limit (``tight``, by the segment's key
-    under the pass's ceiling: kept across passes and in the gain record)."""
-
-    def __init__(
-        self, keyed: Callable[[Sequence[tuple[int, int]], Sequence[object]], list[Segment]],
-        cuts: Sequence[tuple[int, int]], settings: Callable[[float], Sequence[object]],
-        ceiling: float, peak_dbtp: float, tight: dict[str, float],
-    ) -> None:  # fmt: skip
-        self._keyed, self._cuts, self._settings = keyed, cuts, settings
-        self._ceiling, self._peak, self._tight = ceiling, peak_dbtp, tight
-        self.base = keyed(cuts, settings(ceiling))
-
-    def limits(self) -> list[float]:
-        return [self._tight.get(b.key, self._ceiling) for b in self.base]
-
-    def segments(self) -> list[Segment]:
-        return [
-            b if limit == self._ceiling else self._keyed([cut], self._settings(limit))[0]
-            for b, cut, limit in zip(self.base, self._cuts, self.limits(), strict=True)
-        ]
-
-    def tighten(self, n: int, done: EncodedSegment, used: float) -> tuple[Segment, float] | None:
-        """Segment ``n`` limited harder than ``used``, the ceiling its MP3 ``done`` was made
-        with, if that MP3 peaks over the limit.
-
-        Called from the encoding threads (and after a pass): each call writes only its own
-        segment's entry, computed from its own arguments, so a repeated call is harmless."""
-        over = done.loudness.true_peak_dbtp - self._peak
-        if over <= 1e-6 or used <= _MIN_CEILING_DBTP:
-            return None
-        limit = max(used - over - _RETRY_PEAK_MARGIN_DB, _MIN_CEILING_DBTP)
-        self._tight[self.base[n].key] = limit
-        return self._keyed([self._cuts[n]], self._settings(limit))[0], limit
-
-
-def _in_spec(measured: Loudness, target_lufs: float, peak_dbtp: float, lu: float) -> bool:
-    return (
-        abs(measured.integrated_lufs - target_lufs) <= lu + 1e-6
-        and measured.true_peak_dbtp <= peak_dbtp + 1e-6
-    )
 
 
 def package_episode(
@@ -198,6 +151,39 @@ def package_episode(
         raise PackagingError("no audio chunks to package")
     work_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    measured = _measure(audio, mp3_path, jobs)
+    settings = (target_lufs, peak_dbtp, float(bitrate_kbps), float(sample_rate))
+    with tempfile.TemporaryDirectory(prefix="package-", dir=work_dir) as tmp:
+        cache = segment_cache or Path(tmp) / "segments"
+        previous = read_gain(cache / GAIN_FILE, settings) if segment_cache else None
+        cuts = plan_segments(measured.timeline, measured.identities)
+        enc = Encoding(
+            audio, measured, cuts, previous, cache, Path(tmp), jobs, bitrate_kbps, sample_rate,
+            target_lufs, peak_dbtp,
+        )  # fmt: skip
+        state = _start_search(enc)
+        done = _search(enc, state)
+        if not in_spec(done.final, target_lufs, peak_dbtp, _SPEC_LU):
+            log.warning(
+                "%s: %.1f LUFS / %.1f dBTP is outside %.1f LUFS ±%.1f / %.1f dBTP",
+                mp3_path.name, done.final.integrated_lufs, done.final.true_peak_dbtp,
+                target_lufs, _SPEC_LU, peak_dbtp,
+            )  # fmt: skip
+        packaged = _write_mp3(enc, done, mp3_path, tags, chapters)
+    if segment_cache:
+        _keep_for_next(segment_cache, enc, state, done, settings)
+    log.info(
+        "packaged %s: %.1f s, %d bytes, %.1f LUFS, %.1f dBTP, %d of %d segments encoded,"
+        " in %.1f s",
+        mp3_path.name, packaged.duration_s, packaged.size_bytes,
+        packaged.loudness.integrated_lufs, packaged.loudness.true_peak_dbtp,
+        packaged.segments_encoded, packaged.segments, time.perf_counter() - started,
+    )  # fmt: skip
+    return packaged
+
+
+def _measure(audio: Sequence[ChunkAudio], mp3_path: Path, jobs: int) -> Measured:
+    """Every chunk's statistics and identity, and their loudness before any gain."""
     timeline = plan_timeline(audio)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pool.submit(encoder_version)  # part of every segment's key: asked once, meanwhile
@@ -207,102 +193,93 @@ def package_episode(
     before = gated_loudness(b for s in stats for b in s.block_lufs)
     if before <= SILENCE_LUFS + 1.0:
         raise PackagingError(f"{mp3_path.name}: the audio is silent; nothing to normalise")
-    settings = (target_lufs, peak_dbtp, float(bitrate_kbps), float(sample_rate))
-    with tempfile.TemporaryDirectory(prefix="package-", dir=work_dir) as tmp:
-        cache = segment_cache or Path(tmp) / "segments"
-        previous = read_gain(cache / GAIN_FILE, settings) if segment_cache else None
-        cuts = plan_segments(timeline, identities)
-        # Aim the segments so the *MP3* lands on target: a little loud, with peak headroom.
-        wav_target = target_lufs + MP3_LOUDNESS_LOSS_LU
-        wav_ceiling = peak_dbtp - mp3_peak_headroom_db(bitrate_kbps)
-        sample: tuple[Path, float] | None = None
-        record: GainRecord | None = None
-        tight = dict(previous.tightened) if previous else {}
-        peaks_only = False
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
-            if peaks_only:
-                pass  # same gain and ceiling; only the segments that overshot are tightened
-            elif attempt == 1 and previous and abs(previous.before_lufs - before) <= _SAME_LU:
-                # Within the tolerance of the last package: its gain keeps every unchanged
-                # segment's encode valid (a new gain would re-encode the whole episode). The
-                # record keeps the loudness it was planned for, so small edits cannot drift.
-                gain, ceiling, record = previous.gain_db, previous.ceiling_dbtp, previous
-            else:
-                record = None
-                if sample is None:
-                    wav = Path(tmp) / "sample.wav"
-                    sample = wav, gain_sample(audio, wav)
-                gain, ceiling = plan_gain(
-                    sample[0], before_lufs=before, duration_s=sample[1],
-                    target_lufs=wav_target, peak_dbtp=wav_ceiling,
-                    source_rate=timeline.sample_rate,
-                )  # fmt: skip
-            log.debug("gain %+.2f dB, ceiling %.2f dBTP (%.1f LUFS before)", gain, ceiling, before)
-            settings_for = functools.partial(
-                _key, gain, bitrate_kbps=bitrate_kbps, sample_rate=sample_rate
-            )
-            ceilings = _Ceilings(
-                functools.partial(keyed_segments, timeline, identities), cuts, settings_for,
-                ceiling, peak_dbtp, tight,
-            )  # fmt: skip
-            encoded = encode_segments(
-                audio, ceilings.segments(), cache=cache, tmp=Path(tmp), jobs=jobs,
-                encode=encode_mp3, bitrate_kbps=bitrate_kbps, sample_rate=sample_rate,
-                gain_db=gain, limit_dbtp=ceilings.limits(), redo=ceilings.tighten,
-            )  # fmt: skip
-            final = combined_loudness(encoded)
-            log.debug(
-                "attempt %d: WAV aimed at %.2f LUFS / %.2f dBTP -> MP3 %.1f LUFS / %.1f dBTP",
-                attempt, wav_target, wav_ceiling, final.integrated_lufs, final.true_peak_dbtp,
-            )  # fmt: skip
-            if _in_spec(final, target_lufs, peak_dbtp, _ACCEPT_LU):
-                break
-            # Loudness on target but a peak still over (after the in-thread re-encode): the
-            # MP3's overshoot is local (codec noise on a few glottal pulses), so only those
-            # segments are limited harder and encoded again; the others, and the gain, stay.
-            # (A pass whose loudness misses is encoded again at a new gain, so its in-thread
-            # re-encodes were spent for nothing: rare, as the gain is searched beforehand.)
-            peaks_only = abs(final.integrated_lufs - target_lufs) <= _ACCEPT_LU + 1e-6
-            if peaks_only:
-                for n, (e, limit) in enumerate(zip(encoded, ceilings.limits(), strict=True)):
-                    ceilings.tighten(n, e, limit)
-                continue
-            wav_target += target_lufs - final.integrated_lufs
-            if final.true_peak_dbtp > peak_dbtp:
-                overshoot = final.true_peak_dbtp - peak_dbtp
-                wav_ceiling -= overshoot + _RETRY_PEAK_MARGIN_DB
-        if not _in_spec(final, target_lufs, peak_dbtp, _SPEC_LU):
-            log.warning(
-                "%s: %.1f LUFS / %.1f dBTP is outside %.1f LUFS ±%.1f / %.1f dBTP",
-                mp3_path.name, final.integrated_lufs, final.true_peak_dbtp,
-                target_lufs, _SPEC_LU, peak_dbtp,
-            )  # fmt: skip
-        heard = shifted_timeline(timeline, encoded)
-        placed = place_chapters(chapters, heard)
-        cues = build_cues(audio, heard, _pauses(stats, heard))
-        with atomic_path(mp3_path) as part:
-            assemble(encoded, part)
-            _check_encoded(part, heard.duration_s, sample_rate)
-            write_tags(part, tags, placed)
-            size = os.stat(part).st_size
-    if segment_cache:
-        used = {b.key for b in ceilings.base} & tight.keys()
-        planned = record.before_lufs if record else before
-        write_gain(
-            segment_cache / GAIN_FILE,
-            GainRecord(planned, gain, ceiling, settings, {k: tight[k] for k in sorted(used)}),
-        )
-        prune(segment_cache, {e.segment.key for e in encoded} | {GAIN_FILE.split(".")[0]})
-    log.info(
-        "packaged %s: %.1f s, %d bytes, %.1f LUFS, %.1f dBTP, %d of %d segments encoded,"
-        " in %.1f s",
-        mp3_path.name, heard.duration_s, size, final.integrated_lufs, final.true_peak_dbtp,
-        sum(e.encoded for e in encoded), len(encoded), time.perf_counter() - started,
+    return Measured(timeline, stats, identities, before)
+
+
+def _start_search(enc: Encoding) -> Search:
+    # Aim the segments so the *MP3* lands on target: a little loud, with peak headroom.
+    wav_target = enc.target_lufs + MP3_LOUDNESS_LOSS_LU
+    wav_ceiling = enc.peak_dbtp - mp3_peak_headroom_db(enc.bitrate_kbps)
+    tight = dict(enc.previous.tightened) if enc.previous else {}
+    return Search(wav_target, wav_ceiling, tight)
+
+
+def _search(enc: Encoding, state: Search) -> Pass:
+    """Encode the segments until the MP3 is on target, in at most ``_MAX_ATTEMPTS`` passes;
+    return the last pass."""
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        if state.peaks_only:
+            pass  # same gain and ceiling; only the segments that overshot are tightened
+        else:
+            choose_gain(enc, state, attempt)
+        done = _encode_pass(enc, state, attempt)
+        if on_target(enc, done):
+            break
+        retarget(enc, state, done)
+    return done
+
+
+def _encode_pass(enc: Encoding, state: Search, attempt: int) -> Pass:
+    """Encode (or take from the cache) every segment at the state's gain and ceilings."""
+    gain, ceiling = state.gain, state.ceiling
+    log.debug(
+        "gain %+.2f dB, ceiling %.2f dBTP (%.1f LUFS before)", gain, ceiling, enc.measured.before
+    )
+    settings_for = functools.partial(
+        segment_settings, gain, bitrate_kbps=enc.bitrate_kbps, sample_rate=enc.sample_rate
+    )
+    ceilings = Ceilings(
+        functools.partial(keyed_segments, enc.measured.timeline, enc.measured.identities),
+        enc.cuts, settings_for, ceiling, enc.peak_dbtp, state.tight,
     )  # fmt: skip
+    encoded = encode_segments(
+        enc.audio, ceilings.segments(), cache=enc.cache, tmp=enc.tmp, jobs=enc.jobs,
+        encode=encode_mp3, bitrate_kbps=enc.bitrate_kbps, sample_rate=enc.sample_rate,
+        gain_db=gain, limit_dbtp=ceilings.limits(), redo=ceilings.tighten,
+    )  # fmt: skip
+    final = combined_loudness(encoded)
+    log.debug(
+        "attempt %d: WAV aimed at %.2f LUFS / %.2f dBTP -> MP3 %.1f LUFS / %.1f dBTP",
+        attempt, state.wav_target, state.wav_ceiling, final.integrated_lufs,
+        final.true_peak_dbtp,
+    )  # fmt: skip
+    return Pass(ceilings, encoded, final)
+
+
+def _write_mp3(
+    enc: Encoding, done: Pass, mp3_path: Path, tags: TagInfo, chapters: Sequence[ChapterMark]
+) -> PackagedAudio:
+    """Join, check and tag the segments into ``mp3_path``, renamed into place when whole."""
+    encoded = done.encoded
+    heard = shifted_timeline(enc.measured.timeline, encoded)
+    placed = place_chapters(chapters, heard)
+    cues = build_cues(enc.audio, heard, _pauses(enc.measured.stats, heard))
+    with atomic_path(mp3_path) as part:
+        assemble(encoded, part)
+        _check_encoded(part, heard.duration_s, enc.sample_rate)
+        write_tags(part, tags, placed)
+        size = os.stat(part).st_size
     return PackagedAudio(
-        mp3_path, heard.duration_s, size, final, heard, placed, cues,
+        mp3_path, heard.duration_s, size, done.final, heard, placed, cues,
         segments_encoded=sum(e.encoded for e in encoded), segments=len(encoded),
     )  # fmt: skip
+
+
+def _keep_for_next(
+    segment_cache: Path, enc: Encoding, state: Search, done: Pass,
+    settings: tuple[float, ...],
+) -> None:  # fmt: skip
+    """Record the gain and tightened ceilings for the next package; drop unused segments."""
+    tight = state.tight
+    used = {b.key for b in done.ceilings.base} & tight.keys()
+    planned = state.record.before_lufs if state.record else enc.measured.before
+    write_gain(
+        segment_cache / GAIN_FILE,
+        GainRecord(
+            planned, state.gain, state.ceiling, settings, {k: tight[k] for k in sorted(used)}
+        ),
+    )
+    prune(segment_cache, {e.segment.key for e in done.encoded} | {GAIN_FILE.split(".")[0]})
 
 
 def _pauses(stats: Sequence[ChunkStats], timeline: Timeline) -> list[tuple[float, float]]:

@@ -31,6 +31,7 @@ ROOMS = {
     "paths": "core",
     "fsutil": "core",
     "memory": "core",
+    "sentences": "core",
     "net": "net",
     "ingest": "ingest",
     "clean": "clean",
@@ -59,48 +60,21 @@ MAY_IMPORT: dict[str, set[str]] = {
     "clean": set(),
     "audio": set(),
     "seam": set(),
-    "synth": {"audio", "seam"},
+    "synth": {"audio", "seam", "net"},  # net: downloading a Piper voice
     "package": {"audio"},
     "library": {"package"},
     "execution": {"seam", "synth"},
-    "verify": {"audio"},
-    "pipeline": {
-        "net",
-        "ingest",
-        "clean",
-        "synth",
-        "audio",
-        "package",
-        "library",
-        "execution",
-        "seam",
-        "verify",
-    },  # fmt: skip
+    "verify": {"audio", "synth", "library"},  # re-speaks a chunk; its report and status
+    "pipeline": {"net", "ingest", "clean", "synth", "audio", "package", "library", "execution"}
+    | {"seam", "verify"},
     "watch": {"pipeline", "library", "ingest", "net", "seam", "verify"},
     "batch": {"pipeline", "library", "ingest", "net", "seam", "verify", "watch"},
     "publish": {"library", "net"},
-    "preview": {"pipeline", "library", "audio", "package"},
+    "preview": {"pipeline", "library", "audio", "package", "net"},
     "serve": {"library", "package"},
     "sample": set(),
-    "cli": {
-        "net",
-        "ingest",
-        "clean",
-        "synth",
-        "audio",
-        "package",
-        "library",
-        "execution",
-        "seam",
-        "pipeline",
-        "verify",
-        "watch",
-        "batch",
-        "publish",
-        "preview",
-        "serve",
-        "sample",
-    },  # fmt: skip
+    "cli": {"net", "ingest", "clean", "synth", "audio", "package", "library", "execution", "seam"}
+    | {"pipeline", "verify", "watch", "batch", "publish", "preview", "serve", "sample"},
 }
 
 # Where the limits do not apply, and why: (module, function or "" for the module) -> reason.
@@ -305,7 +279,8 @@ def oversized() -> list[str]:
 
 def test_every_module_has_a_room() -> None:
     unplaced = [name for name in modules() if name and room_of(name) == "core"]
-    core = {"models", "errors", "config", "paths", "fsutil", "memory"}
+    core = {"models", "errors", "config", "config.clean", "config.watch", "paths", "fsutil"}
+    core |= {"memory", "sentences"}
     assert [name for name in unplaced if name not in core] == []
 
 
@@ -332,7 +307,7 @@ def test_modules_and_functions_are_short() -> None:
 def test_exceptions_are_still_needed() -> None:
     """An exception whose module or function is gone or back under the limits is removed."""
     known = modules()
-    for module, function in EXCEPTIONS:
+    for module, _function in EXCEPTIONS:
         assert module in known, f"{module} is listed in EXCEPTIONS but does not exist"
 
 

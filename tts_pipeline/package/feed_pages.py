@@ -169,8 +169,10 @@ class PagePlan:
 
 @dataclass(frozen=True)
 class PageChanges:
-    write: tuple[Page, ...]  # new or different pages, subscription first
-    delete: tuple[str, ...]  # paths of pages that no longer exist
+    # New or different pages, in a safe order to publish them: archive pages (oldest first),
+    # then the subscription document, so no page ever links to one not yet published.
+    write: tuple[Page, ...]
+    delete: tuple[str, ...]  # paths of pages that no longer exist: delete after writing
 
 
 def _item(row: Sequence[Any]) -> PlannedItem:
@@ -312,7 +314,8 @@ def changed_pages(old: PagePlan | None, new: PagePlan) -> PageChanges:
     The channel header is not compared: when it changes, the caller rewrites what it wants.
     """
     before = {page.path: page.signature() for page in old.pages} if old else {}
-    write = tuple(page for page in new.pages if before.get(page.path) != page.signature())
+    changed = [*new.archives, new.subscription]
+    write = tuple(page for page in changed if before.get(page.path) != page.signature())
     now = {page.path for page in new.pages}
     delete = tuple(path for path in before if path not in now)
     return PageChanges(write, delete)

@@ -118,10 +118,18 @@ def test_media_reach_the_bucket_before_any_feed_that_names_them(
     base = _base(seaweed, bucket)
     build_library(tmp_path, base, 6, archive=2)
     publish_library(tmp_path, _target(seaweed, bucket), base_url=base)
-    # As the bucket saw it: the filer's own log of writes, in order.
-    events = seaweed.bucket_events(bucket)
-    order = [e.path.removeprefix(f"/buckets/{bucket}/show/") for e in events if e.action == "write"]
-    assert set(order) == set(public_tree(tmp_path, base).files)
+    # As the bucket saw it: the filer's own log of writes, in order. The log is written
+    # behind the writes it records, so it is read again until it holds the last of them.
+    expected = set(public_tree(tmp_path, base).files)
+    deadline = time.monotonic() + 15
+    while True:
+        events = seaweed.bucket_events(bucket)
+        prefix = f"/buckets/{bucket}/show/"
+        order = [e.path.removeprefix(prefix) for e in events if e.action == "write"]
+        if set(order) == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert set(order) == expected
     feeds = [i for i, p in enumerate(order) if p.endswith(".xml")]
     files = [i for i, p in enumerate(order) if not p.endswith(".xml")]
     assert max(files) < min(feeds)

@@ -1,12 +1,10 @@
 """The new-post watcher: list each forum's recent posts, convert every qualifying one once.
 
-- ``settings``: the ``[watch]`` config section and the per-forum rules it resolves to;
 - ``listing``: the GraphQL ``posts`` listing, paged by date;
-- ``rules``: why a listed post is or is not narrated;
+- ``rules``: why a listed post is or is not narrated (the ``[watch]`` settings and per-forum
+  rules are parsed with the config, in ``config.watch``);
 - ``state``: each post's status in the library's SQLite database;
 - ``lock``: one watcher per library; ``stop``: clean shutdown on SIGINT/SIGTERM;
-- ``runner``: one run (``--once``) and the loop (``--every``); ``commands``: the CLI side.
-
-Nothing is imported here: ``config`` imports ``settings``, and the runner imports the
-pipeline, which imports ``config``.
+- ``converter``: the steps of one post; ``report``: what a run did;
+- ``runner``: one run (``--once``) and the loop (``--every``). The command is ``cli.watch``.
 """

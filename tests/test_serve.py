@@ -438,7 +438,8 @@ def test_serve_command_needs_an_existing_library(tmp_path: Path) -> None:
 def test_page_escapes_every_piece_of_episode_text() -> None:
     from datetime import UTC, datetime
 
-    from tts_pipeline.library.sidecars import Chapter, Cue
+    from tts_pipeline.library.sidecars import SavedChapter as Chapter
+    from tts_pipeline.library.sidecars import SavedCue as Cue
     from tts_pipeline.library.state import EpisodeRecord
     from tts_pipeline.serve.page import EpisodeView, FeedLink, render_index
 

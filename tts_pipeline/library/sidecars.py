@@ -22,13 +22,19 @@ SCRIPT_SUFFIX = ".txt"
 
 
 @dataclass(frozen=True)
-class Chapter:
+class SavedChapter:
+    """A chapter as read back from an episode's chapters file (``package.chapters.Chapter``
+    is the one placed while packaging)."""
+
     start_s: float
     title: str
 
 
 @dataclass(frozen=True)
-class Cue:
+class SavedCue:
+    """A caption as read back from an episode's WebVTT file (``package.transcript.Cue`` is
+    the one timed while packaging)."""
+
     start_s: float
     end_s: float
     text: str
@@ -51,7 +57,7 @@ def _read_text(path: Path) -> str | None:
         raise SidecarError(f"cannot read {path}: {exc}") from exc
 
 
-def read_chapters(path: Path) -> list[Chapter] | None:
+def read_chapters(path: Path) -> list[SavedChapter] | None:
     """The listed chapters (``toc: false`` markers left out), by start time; None if absent."""
     text = _read_text(path)
     if text is None:
@@ -69,7 +75,7 @@ def read_chapters(path: Path) -> list[Chapter] | None:
             if entry.get("toc", True) is False:
                 continue
             title = entry.get("title")
-            chapters.append(Chapter(start, str(title) if title else f"Chapter {number}"))
+            chapters.append(SavedChapter(start, str(title) if title else f"Chapter {number}"))
     except (ValueError, KeyError, TypeError) as exc:
         raise SidecarError(f"{path} is not a JSON chapters file: {exc}") from exc
     return sorted(chapters, key=lambda c: c.start_s)
@@ -98,7 +104,7 @@ def _cue_text(lines: list[str]) -> str:
     return " ".join(text.split())
 
 
-def read_cues(path: Path) -> list[Cue] | None:
+def read_cues(path: Path) -> list[SavedCue] | None:
     """The cues of a WebVTT file as plain text; None if the file is absent."""
     text = _read_text(path)
     if text is None:
@@ -114,6 +120,6 @@ def read_cues(path: Path) -> list[Cue] | None:
             if timing:
                 text_lines = lines[i + 1 :]
                 start, end = _seconds(timing["start"]), _seconds(timing["end"])
-                cues.append(Cue(start, end, _cue_text(text_lines)))
+                cues.append(SavedCue(start, end, _cue_text(text_lines)))
                 break
     return cues

@@ -18,8 +18,8 @@ from urllib.parse import quote, urlsplit
 
 from tts_pipeline.errors import SidecarError
 from tts_pipeline.library.sidecars import (
-    Chapter,
-    Cue,
+    SavedChapter,
+    SavedCue,
     chapters_path,
     read_chapters,
     read_cues,
@@ -50,15 +50,15 @@ class EpisodeView:
     """What the page shows of one episode."""
 
     record: EpisodeRecord
-    chapters: Sequence[Chapter]
-    cues: Sequence[Cue] | None  # the timed transcript, if there is one
+    chapters: Sequence[SavedChapter]
+    cues: Sequence[SavedCue] | None  # the timed transcript, if there is one
     script: str | None  # the plain spoken script, shown when there is no timed transcript
 
 
 def load_view(record: EpisodeRecord, episodes_dir: Path) -> EpisodeView:
     """Read an episode's side files; a damaged one is logged and left out, never fatal."""
     eid = Path(record.mp3).stem
-    chapters: Sequence[Chapter] = []
+    chapters: Sequence[SavedChapter] = []
     cues = None
     script = None
     try:

@@ -32,7 +32,7 @@ from tts_pipeline.execution.seam import ExecutionBackend
 from tts_pipeline.ingest.forummagnum import fetch_forummagnum
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode, ForumSite, Post, PostRef, VoiceProfile
-from tts_pipeline.net.http import HttpClient, default_user_agent
+from tts_pipeline.net.http import http_client
 from tts_pipeline.pipeline import Progress, convert_post, publish_feed
 from tts_pipeline.verify.policy import HoldBar
 from tts_pipeline.watch.listing import content_hash
@@ -76,12 +76,7 @@ class PostConverter:
         self.executor = executor  # None: chunks are spoken in a local process pool
         self.state = WatchState(library.state_path)
         timeout = self.settings.request_timeout_s
-        self.http = HttpClient(
-            default_user_agent(config.user_agent_contact),
-            timeout=(min(5.0, timeout), timeout),
-            retries=config.http_retries,
-            min_interval=config.request_interval_s,
-        )
+        self.http = http_client(config, timeout=(min(5.0, timeout), timeout))
 
     def close(self) -> None:
         self.http.close()

@@ -37,6 +37,7 @@ class RenewingPool(Executor):
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self._lock = threading.Lock()
+        self._closed = False
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -51,14 +52,20 @@ class RenewingPool(Executor):
         with self._lock:
             try:
                 return self._pool.submit(fn, *args, **kwargs)
-            except BrokenProcessPool:
-                log.info("a synthesis worker died: starting a fresh local pool")
+            except (BrokenProcessPool, OSError, RuntimeError) as exc:
+                # A worker death breaks the pool; CPython 3.11 may report it from submit() as
+                # any of these (seen: OSError "handle is closed" from the manager's wake-up
+                # pipe). Only our own shutdown is final.
+                if self._closed:
+                    raise
+                log.info("a synthesis worker died (%s): starting a fresh local pool", exc)
                 shut_down_pool(self._pool, orderly=False)
                 self._pool = self._start()
                 return self._pool.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
+            self._closed = True
             shut_down_pool(self._pool, orderly=wait and not cancel_futures)
 
 

@@ -133,7 +133,8 @@ def assert_library_sound(
     episodes_dir = library / "episodes"
     if episodes_dir.is_dir():
         for mp3 in episodes_dir.glob("*.mp3"):
-            known = mp3.stem in ids or mp3.stem in finishing
+            eid = mp3.name.split(".")[0]  # <id>.mp3, or its public name <id>.<hash>.mp3
+            known = eid in ids or eid in finishing
             assert known, f"{mp3.name} is under a final name but not recorded"
     feed = library / "feed.xml"
     if feed.exists():

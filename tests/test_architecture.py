@@ -31,6 +31,7 @@ ROOMS = {
     "paths": "core",
     "fsutil": "core",
     "memory": "core",
+    "locks": "core",
     "sentences": "core",
     "net": "net",
     "ingest": "ingest",

@@ -17,6 +17,7 @@ from watch_forum import (
     config_data,
     forum_post,
     make_config,
+    one_name_per_mp3,
     post_rows,
     write_config,
 )
@@ -136,7 +137,7 @@ def test_convert_from_file_goes_on_after_a_failure(forum: ForumServer, tmp_path:
     assert "Traceback" not in result.stderr
     assert result.stdout.count('"id"') == 2
     assert "3 URLs: 2 converted, 0 skipped, 1 failed in" in result.stderr
-    mp3s = sorted(p.name for p in (tmp_path / "lib/episodes").glob("*.mp3"))
+    mp3s = sorted(p.name for p in one_name_per_mp3(tmp_path / "lib"))
     assert mp3s == [f"{first}.mp3", f"{second}.mp3"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import xml.etree.ElementTree as ET
@@ -160,7 +161,10 @@ def test_feed_lists_the_episode(converted: tuple[Path, dict[str, Any]]) -> None:
     (enclosure,) = entry.enclosures
     mp3 = library / "episodes" / f"{POST['_id']}.mp3"
     assert int(enclosure["length"]) == mp3.stat().st_size
-    assert enclosure["href"] == f"http://podcast.test/episodes/{POST['_id']}.mp3"
+    # Named by its content (the same file), so a re-made episode gets a new URL.
+    digest = hashlib.sha256(mp3.read_bytes()).hexdigest()[:12]
+    assert enclosure["href"] == f"http://podcast.test/episodes/{POST['_id']}.{digest}.mp3"
+    assert (library / "episodes" / f"{POST['_id']}.{digest}.mp3").samefile(mp3)
 
 
 def test_second_conversion_is_served_from_the_chunk_cache(

@@ -25,6 +25,7 @@ COMMANDS = [
     ("serve",),
     ("watch",),
     ("status",),
+    ("publish",),
     ("backfill",),
 ]
 

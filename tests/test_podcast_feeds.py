@@ -279,7 +279,8 @@ def test_items_newest_first_with_every_tag(made: Made) -> None:
         assert len(content.encode("utf-8")) <= 4000
         enclosure = item.find("enclosure")
         assert enclosure is not None and enclosure.get("type") == "audio/mpeg"
-        assert enclosure.get("url") == f"{BASE}episodes/{episode.id}.mp3"
+        assert enclosure.get("url") == f"{BASE}episodes/{episode.public_name}"
+        assert episode.public_name.startswith(f"{episode.id}.")
         assert re.fullmatch(r"\d+", item.findtext(_q("itunes:duration")) or "")
         transcripts = {t.get("type"): t.attrib for t in item.findall(_q("podcast:transcript"))}
         assert transcripts["text/vtt"] == {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,9 @@ import pytest
 import requests
 from publishkit import build_library, episode_specs, have_ffmpeg, render_feeds, write_episode
 from seaweed import SeaweedS3, isolated_aws_env, seaweed_s3, weed_binary
+from watch_forum import config_data, forum_post, write_config
 
+from tts_pipeline.cli.main import main
 from tts_pipeline.errors import PublishError
 from tts_pipeline.publish import (
     check_public,
@@ -28,6 +31,7 @@ from tts_pipeline.publish import (
     publish_library,
 )
 from tts_pipeline.publish.target import file_digests
+from tts_pipeline.sample.forum_server import ForumServer
 
 boto3 = pytest.importorskip("boto3")
 WEED = weed_binary()
@@ -261,3 +265,44 @@ def test_killed_publishes_leave_feeds_naming_only_present_files(
     assert set(listed) == set(tree.files)
     for path in tree.files:
         assert listed[path] == file_digests(lib / path)[1], path
+
+
+def test_a_watcher_with_a_target_publishes_media_before_feeds_and_checks(
+    seaweed: SeaweedS3, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``watch --once`` with ``[publish]`` set: the new episode's MP3 is in the bucket before
+    any feed page naming it is written there; listeners' feed lists it; the check passes."""
+    base = _base(seaweed, bucket)
+    post = forum_post("BucketWatchPost12", hours_ago=1)
+    with ForumServer({post["_id"]: post}) as forum:
+        data = {**config_data({"af": ("AF", forum)}), "base_url": base}
+        data["publish"] = {
+            "target": f"s3://{bucket}/show",
+            "endpoint_url": seaweed.endpoint,
+            "max_attempts": 2,
+            "check_after": True,
+        }
+        config = write_config(tmp_path / "tts-pipeline.toml", data)
+        lib = tmp_path / "lib"
+        assert main(["watch", "--once", "--config", str(config), "--library", str(lib)]) == 0
+    err = capsys.readouterr().err
+    # After the episode: uploaded, then checked as an app would (feed.xml and feeds/AF.xml
+    # each name its MP3).
+    assert re.search(r"publish: checked 4 feeds at \S+: 2 episodes and \d+ other files", err), err
+    feed = ET.fromstring(requests.get(base + "feed.xml", timeout=10).content)
+    (enclosure,) = feed.iter("enclosure")
+    url = enclosure.get("url", "")
+    assert url.startswith(base + "episodes/BucketWatchPost12.") and url.endswith(".mp3")
+    mp3_key = url.removeprefix(base)
+    expected = set(public_tree(lib, base).files)
+    deadline = time.monotonic() + 15
+    while True:  # the filer's log trails the writes it records
+        events = seaweed.bucket_events(bucket)
+        order = [
+            e.path.removeprefix(f"/buckets/{bucket}/show/") for e in events if e.action == "write"
+        ]
+        if expected <= set(order) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    feeds = [i for i, key in enumerate(order) if key.endswith(".xml")]
+    assert feeds and order.index(mp3_key) < min(feeds), order

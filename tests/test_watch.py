@@ -20,6 +20,7 @@ from watch_forum import (
     fetched_ids,
     forum_post,
     make_config,
+    one_name_per_mp3,
     post_rows,
 )
 
@@ -67,7 +68,7 @@ def publish(server: ForumServer, *posts: dict[str, object]) -> None:
 
 
 def mtimes(library: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in (library / "episodes").glob("*.mp3")}
+    return {p.name: p.stat().st_mtime_ns for p in one_name_per_mp3(library)}
 
 
 def test_posts_appearing_over_time_are_converted_once_each(
@@ -136,7 +137,7 @@ def test_posts_appearing_over_time_are_converted_once_each(
         "CrossPosted",
         "LwPopular",
     ]
-    assert len(list((lib / "episodes").glob("*.mp3"))) == 5
+    assert len(one_name_per_mp3(lib)) == 5
 
 
 def test_rules_skip_with_reasons(af: ForumServer, tmp_path: Path) -> None:

@@ -150,3 +150,13 @@ def fetched_ids(server: ForumServer, since: int = 0) -> list[str]:
 def cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
     """Start ``python -m tts_pipeline ARGS`` in its own session (so it can be killed whole)."""
     return start_cli(*args, cwd=cwd, start_new_session=True)
+
+
+def one_name_per_mp3(library: Path) -> list[Path]:
+    """The library's MP3s, each once: ``<id>.mp3`` (its public name ``<id>.<hash>.mp3`` is a
+    second name of the same file, and must be one)."""
+    mp3s = [p for p in (library / "episodes").glob("*.mp3") if p.suffixes == [".mp3"]]
+    for public in (library / "episodes").glob("*.*.mp3"):
+        own = public.with_name(public.name.split(".")[0] + ".mp3")
+        assert own.is_file() and public.samefile(own), public
+    return mp3s

@@ -110,12 +110,20 @@ class HeldBackError(TTSPipelineError):
         self.episode = episode
 
 
-class WatcherBusyError(TTSPipelineError):
-    """Another watcher holds the library's lock."""
+class BusyError(TTSPipelineError):
+    """Another process holds a lock this one needs (the command exits 75: try again later)."""
 
     def __init__(self, message: str, *, pid: int | None = None) -> None:
         super().__init__(message)
         self.pid = pid
+
+
+class WatcherBusyError(BusyError):
+    """Another watcher holds the library's lock."""
+
+
+class PublishBusyError(BusyError):
+    """Another publish of the library is running."""
 
 
 class PublishError(TTSPipelineError):

@@ -215,6 +215,9 @@ class Episode:
     description: str  # plain-text summary for tags and the feed
     verification: Verification | None = None  # when the episode was checked by ear
     unchanged: bool = False  # a re-run found it complete and made from the same inputs
+    # The MP3's name in the feeds once published (``<id>.<content hash>.mp3``, beside ``mp3``);
+    # "": the name of ``mp3`` itself.
+    public_name: str = ""
 
 
 @dataclass(frozen=True)

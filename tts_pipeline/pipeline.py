@@ -287,7 +287,8 @@ def publish_made(
         library.record_verification(eid, verified)
     else:
         library.forget_verification(eid)
-    library.publish(folder, episode, inputs_hash)
+    public = library.publish(folder, episode, inputs_hash)
+    episode = replace(episode, public_name=public.name)
     publish_feed(library, config)
     return episode
 
@@ -300,8 +301,11 @@ def describe(post: Post, script: Script) -> str:
     return f"Link to original article: {post.url}\n\n{body}"
 
 
-def enclosure_url(config: Config, mp3: Path) -> str:
-    return library_url(config.base_url, f"episodes/{mp3.name}")
+def enclosure_url(config: Config, episode: Episode) -> str:
+    """Where the feeds say the episode's audio is."""
+    return library_url(
+        config.public_base_url, f"episodes/{episode.public_name or episode.mp3.name}"
+    )
 
 
 def publish_feed(library: Library, config: Config, base_url: str | None = None) -> Path:

@@ -24,6 +24,7 @@ from tts_pipeline.cli.output import (
     since,
     summary_line,
 )
+from tts_pipeline.cli.publish import Publishing
 from tts_pipeline.cli.watch import print_report
 from tts_pipeline.config import Config
 from tts_pipeline.errors import WatcherBusyError
@@ -108,6 +109,12 @@ def run_backfill(args: argparse.Namespace, config: Config) -> int:
         limit=args.limit,
     )
     jobs = args.jobs or config.effective_jobs()
+    publishing = Publishing(library, config, quiet=args.quiet)
+
+    def on_episode(episode: Episode) -> None:
+        _print_episode(bar, episode, config, as_json=args.json)
+        publishing.episode(episode)
+
     try:
         with (
             watch_lock(library.root),
@@ -121,7 +128,7 @@ def run_backfill(args: argparse.Namespace, config: Config) -> int:
                 jobs=jobs,
                 progress=chunk_bar(args.quiet),
                 stop=stop,
-                on_episode=lambda e: _print_episode(bar, e, config, as_json=args.json),
+                on_episode=on_episode,
                 executor=remote,
             )
             try:
@@ -139,6 +146,7 @@ def run_backfill(args: argparse.Namespace, config: Config) -> int:
         fail(exc)
         return EXIT_BUSY
     print_report(report.run, quiet=True)  # one error line per failure
+    publishing.finish()
     if not args.quiet:
         print(summary(args.forum, report), file=sys.stderr)
     if report.run.stopped:

@@ -24,6 +24,7 @@ from tts_pipeline.cli.output import (
     print_episode,
     summary_line,
 )
+from tts_pipeline.cli.publish import Publishing
 from tts_pipeline.cli.voices import demo_voice
 from tts_pipeline.config import Config
 from tts_pipeline.errors import TTSPipelineError
@@ -83,7 +84,7 @@ def run_demo(args: argparse.Namespace, config: Config) -> int:
     if args.voice is None:  # narrate with joe when it is installed
         args.voice = demo_voice(config)
     with sample_forum(config) as (demo_config, url):
-        status = convert_all(args, demo_config, [url])
+        status = convert_all(args, demo_config, [url], publish=False)
     if status == EXIT_OK and not args.json:
         library = Library(config.library)
         print(f"Feed: {library.feed_path.resolve()}")
@@ -91,10 +92,16 @@ def run_demo(args: argparse.Namespace, config: Config) -> int:
 
 
 def convert_all(
-    args: argparse.Namespace, config: Config, urls: Sequence[str], *, summary: bool = False
+    args: argparse.Namespace,
+    config: Config,
+    urls: Sequence[str],
+    *,
+    summary: bool = False,
+    publish: bool = True,
 ) -> int:
     """Convert each URL; one failure does not stop the rest. ``summary``: end with a line of
-    counts, wall time and posts per minute (``--from-file`` batches)."""
+    counts, wall time and posts per minute (``--from-file`` batches). ``publish``: publish
+    after each episode and at the end when the config names a target."""
     voice = load_voice(args.voice or config.voice)
     require_installed(voice)
     jobs = args.jobs or config.effective_jobs()
@@ -102,6 +109,7 @@ def convert_all(
     http = http_client(config)
     progress = chunk_bar(args.quiet)
     batch = UrlBatch(len(urls), bar=progress is not None and len(urls) > 1)
+    publishing = Publishing(library, config, quiet=args.quiet, enabled=publish)
     # Several posts: one local pool for them all (workers start once), or the cluster.
     pool_jobs = jobs if len(urls) > 1 else 0
     with open_executor(config.executor, batch_jobs=pool_jobs) as executor, batch:
@@ -125,6 +133,8 @@ def convert_all(
             batch.done(episode)
             with batch.printing():
                 print_episode(episode, config, as_json=args.json)
+            publishing.episode(episode)
+    publishing.finish()
     if summary and not args.quiet:
         print(batch.summary(), file=sys.stderr)
     return EXIT_ERROR if batch.failures else EXIT_OK

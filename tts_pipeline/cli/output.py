@@ -158,7 +158,7 @@ def episode_json(episode: Episode, config: Config) -> dict[str, Any]:
         "mp3": str(episode.mp3),
         "duration_s": round(episode.duration_s, 3),
         "url": episode.post.url,
-        "enclosure_url": enclosure_url(config, episode.mp3),
+        "enclosure_url": enclosure_url(config, episode),
         "size_bytes": episode.size_bytes,
         "loudness_lufs": round(episode.loudness.integrated_lufs, 2),
         "true_peak_dbtp": round(episode.loudness.true_peak_dbtp, 2),

@@ -23,10 +23,12 @@ from tts_pipeline.cli.output import (
     since,
     when,
 )
+from tts_pipeline.cli.publish import Publishing
 from tts_pipeline.config import Config
-from tts_pipeline.errors import WatcherBusyError
+from tts_pipeline.errors import TTSPipelineError, WatcherBusyError
 from tts_pipeline.execution import open_executor
 from tts_pipeline.library.layout import Library
+from tts_pipeline.models import Episode
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.watch.lock import watch_lock
 from tts_pipeline.watch.report import RunReport
@@ -102,6 +104,19 @@ def run_watch(args: argparse.Namespace, config: Config) -> int:
     )
     stop = StopSignals()
     executor = contextlib.ExitStack()
+    publishing = Publishing(library, config, quiet=args.quiet)
+
+    def on_episode(episode: Episode) -> None:
+        print_episode(episode, config, as_json=args.json)
+        publishing.episode(episode)
+
+    def on_report(report: RunReport) -> None:
+        print_report(report, quiet=args.quiet)
+        try:
+            publishing.finish()
+        except TTSPipelineError as exc:  # the loop goes on; the next pass publishes again
+            fail(exc)
+
     watcher = Watcher(
         config,
         library,
@@ -109,7 +124,7 @@ def run_watch(args: argparse.Namespace, config: Config) -> int:
         jobs=args.jobs or config.effective_jobs(),
         progress=chunk_bar(args.quiet),
         stop=stop,
-        on_episode=lambda episode: print_episode(episode, config, as_json=args.json),
+        on_episode=on_episode,
     )
     watcher.sites(options)  # an unknown --forum is an error before anything else
     library.prepare()
@@ -120,6 +135,7 @@ def run_watch(args: argparse.Namespace, config: Config) -> int:
             if args.once:
                 report = watcher.run_once(options)
                 print_report(report, quiet=args.quiet)
+                publishing.finish()
                 if report.stopped:
                     print(f"tts-pipeline: stopped by {stop.signal_name}", file=sys.stderr)
                     return EXIT_INTERRUPTED
@@ -128,7 +144,7 @@ def run_watch(args: argparse.Namespace, config: Config) -> int:
                 watcher,
                 options,
                 args.every,
-                on_report=lambda report: print_report(report, quiet=args.quiet),
+                on_report=on_report,
                 on_error=fail,
             )
     except WatcherBusyError as exc:

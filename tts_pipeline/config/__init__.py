@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tts_pipeline.config.clean import CleanOptions, parse_clean_options
+from tts_pipeline.config.publish import PublishSettings, parse_publish
 from tts_pipeline.config.watch import WatchSettings, parse_watch
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import ForumSite, Templates
@@ -73,6 +74,7 @@ class Config:
     language: str = "en-us"
     watch: WatchSettings = field(default_factory=WatchSettings)  # [watch]: the new-post watcher
     clean: CleanOptions = field(default_factory=CleanOptions)  # [clean]: footnotes, images, ...
+    publish: PublishSettings = field(default_factory=PublishSettings)  # [publish]: a bucket, ...
     verify: bool = False  # transcribe every chunk and score it (needs the verify extra)
     verify_model: str = "tiny.en"  # Whisper model name, or a local CTranslate2 model folder
     verify_threshold: float = 0.8  # chunk word error rate above which it is spoken again
@@ -87,6 +89,11 @@ class Config:
 
     def keys(self) -> list[str]:
         return [s.key for s in self.sites]
+
+    @property
+    def public_base_url(self) -> str:
+        """Where the library is published: ``[publish] base_url``, else ``base_url``."""
+        return self.publish.base_url or self.base_url
 
     def effective_jobs(self) -> int:
         return self.jobs if self.jobs > 0 else (os.cpu_count() or 1)
@@ -176,6 +183,8 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         updates["watch"] = parse_watch(data["watch"], where, list(sites))
     if "clean" in data:
         updates["clean"] = parse_clean_options(_table(data, "clean", where), where)
+    if "publish" in data:
+        updates["publish"] = parse_publish(data["publish"], where)
     return replace(config, sites=tuple(sites.values()), templates=templates, **updates)
 
 

@@ -5,11 +5,18 @@ moving its files into ``episodes/`` (the MP3 last) and recording it in the state
 Files and record cannot change in one atomic step, so the episode is first noted as pending:
 a run killed between the moves and the record leaves that note, and the next run's
 :func:`finish_pending` finishes the move. No MP3 stays in episodes/ without its record.
+
+An episode's MP3 is ``<id>.mp3``; its public name, the one feeds give as the enclosure URL, is
+a hard link named by its content, ``<id>.<sha256 prefix>.mp3`` (:func:`public_mp3_name`). An
+episode made again gets a new URL, as podcast apps need (Apple Podcasts ignores an enclosure
+URL it has seen, and its client breaks when the bytes behind one change), while the old link
+still holds the old bytes until the feeds no longer name it (:func:`sweep_retired`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -21,7 +28,7 @@ from pathlib import Path
 
 from tts_pipeline.errors import LibraryError
 from tts_pipeline.library.folders import EpisodeFolder
-from tts_pipeline.library.state import PendingEpisode, episode_row, file_identity
+from tts_pipeline.library.state import MP3_COLUMN, PendingEpisode, episode_row, file_identity
 from tts_pipeline.models import Episode
 
 log = logging.getLogger(__name__)
@@ -37,19 +44,70 @@ def publish_episode(
     final: EpisodeFolder,
     episode: Episode,
     inputs_hash: str | None,
-) -> None:
+) -> Path:
     """Move ``episode``'s files from ``made`` into ``final`` (the MP3 last) and record it with
-    the hash of its inputs; noted as pending first, so a kill in between is finished later."""
+    the hash of its inputs; noted as pending first, so a kill in between is finished later.
+    Returns the MP3's public path (the name feeds give it)."""
     mp3 = made.mp3_path(episode.id)
     identity = file_identity(mp3)
     if identity is None:
         raise LibraryError(f"cannot publish episode {episode.id}: {mp3} is missing")
-    row = json.dumps(episode_row(episode))
+    row = json.dumps(episode_row(episode, public_mp3_name(episode.id, mp3)))
     note = PendingEpisode(episode.id, made.name, row, inputs_hash, *identity)
     with connect() as conn:
         conn.execute("INSERT OR REPLACE INTO pending_episodes VALUES (?,?,?,?,?,?,?)", note)
     _move_in(made, final, note.id)
+    public = _link_public(final, note)
     _record(connect, note)
+    return public
+
+
+def public_mp3_name(eid: str, mp3: Path) -> str:
+    """The name the feeds give episode ``eid``'s MP3: ``<id>.<first 12 hex of its SHA-256>.mp3``."""
+    digest = hashlib.sha256()
+    try:
+        with open(mp3, "rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+    except OSError as exc:
+        raise LibraryError(f"cannot read {mp3}: {exc.strerror}") from exc
+    return f"{eid}.{digest.hexdigest()[:12]}.mp3"
+
+
+def _link_public(final: EpisodeFolder, note: PendingEpisode) -> Path:
+    """Give the published MP3 its public name (a hard link; a copy where links are not
+    possible). Idempotent: a re-run after a kill finds the link made."""
+    public: Path = final.path / str(json.loads(note.row)[MP3_COLUMN])
+    source = final.mp3_path(note.id)
+    if public == source or file_identity(public) == file_identity(source):
+        return public
+    tmp = public.with_name(f".{public.name}.{os.getpid()}.part")
+    try:
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source, tmp)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, public)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise LibraryError(f"cannot name {source} as {public.name}: {exc.strerror}") from exc
+    return public
+
+
+def sweep_retired(connect: Connect, final: EpisodeFolder) -> None:
+    """Remove the public MP3 names of episodes made again since, once no record names them.
+    Call after the feeds are written: until then a feed on disk may still name them."""
+    with connect() as conn:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM retired_files WHERE name NOT IN (SELECT mp3 FROM episodes)"
+        )]  # fmt: skip
+        conn.execute("DELETE FROM retired_files WHERE name IN (SELECT mp3 FROM episodes)")
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            (final.path / name).unlink()
+        with connect() as conn:
+            conn.execute("DELETE FROM retired_files WHERE name = ?", (name,))
 
 
 def finish_pending(connect: Connect, final: EpisodeFolder) -> None:
@@ -67,7 +125,9 @@ def finish_pending(connect: Connect, final: EpisodeFolder) -> None:
         if file_identity(made.mp3_path(note.id)) == note.mp3_identity:
             log.info("finishing the publication of %s, which a killed run began", note.id)
             _move_in(made, final, note.id)
-        elif file_identity(final.mp3_path(note.id)) != note.mp3_identity:
+        if file_identity(final.mp3_path(note.id)) == note.mp3_identity:
+            _link_public(final, note)
+        else:
             log.info("dropping the publication of %s, made again since it began", note.id)
             with connect() as conn:
                 conn.execute("DELETE FROM episode_inputs WHERE episode_id = ?", (note.id,))
@@ -93,6 +153,12 @@ def _record(connect: Connect, note: PendingEpisode) -> None:
     row = json.loads(note.row)
     marks = ",".join("?" * len(row))
     with connect() as conn:
+        # The name the feeds gave the episode until now goes once they no longer do.
+        conn.execute(
+            "INSERT OR IGNORE INTO retired_files SELECT mp3, ? FROM episodes"
+            " WHERE id = ? AND mp3 != ? AND mp3 != ?",
+            (time.time(), note.id, row[MP3_COLUMN], f"{note.id}.mp3"),
+        )
         conn.execute(f"INSERT OR REPLACE INTO episodes VALUES ({marks})", row)
         if note.inputs_hash is not None:
             conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)",

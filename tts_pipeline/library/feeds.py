@@ -193,7 +193,7 @@ def render_library_feeds(
     URLs in the feeds (enclosures, transcripts, chapters, cover, atom:link) start with
     ``base_url`` (default: the config's). Nothing is written.
     """
-    base = check_base_url(base_url or config.base_url)
+    base = check_base_url(base_url or config.public_base_url)
     records = library.episodes()
     items = [(r.prefix, item) for r in records if (item := _item(library, config, base, r))]
     guids = library.feed_guids()
@@ -221,7 +221,7 @@ def publish_feeds(library: Library, config: Config, base_url: str | None = None)
     A feed's podcast:guid is kept from the first time it is published at a public URL; a
     loopback or test address never fixes it.
     """
-    base = check_base_url(base_url or config.base_url)
+    base = check_base_url(base_url or config.public_base_url)
     records = library.episodes()
     if is_public_url(base):
         for plan in plan_feeds(config, records):
@@ -238,5 +238,6 @@ def publish_feeds(library: Library, config: Config, base_url: str | None = None)
             atomic_write_bytes(path, paths[path])
     except OSError as exc:
         raise FeedError(f"cannot write the feeds in {library.root}: {exc}") from exc
+    library.sweep_retired()  # MP3 names the feeds just written no longer give
     log.info("wrote %d feeds with %d episodes", len(feeds), len(records))
     return [library.root / relative for relative in feeds]

@@ -60,8 +60,9 @@ def unchanged_episode(library: Library, eid: str, digest: str, post: Post) -> Ep
     record = next((r for r in library.episodes() if r.id == eid), None)
     if record is None:
         return None
-    mp3 = library.episodes_dir / record.mp3
+    mp3 = library.mp3_path(eid)
     side_files: tuple[Path, ...] = (
+        library.episodes_dir / record.mp3,  # its public name (the same file)
         library.script_path(eid),
         library.vtt_path(eid),
         library.chapters_path(eid),
@@ -74,6 +75,7 @@ def unchanged_episode(library: Library, eid: str, digest: str, post: Post) -> Ep
         title=record.title,
         post=post,
         mp3=mp3,
+        public_name=record.mp3,
         script_txt=library.script_path(eid),
         duration_s=record.duration_s,
         size_bytes=record.size_bytes,

@@ -21,6 +21,7 @@ from tts_pipeline.library.episodes import (
     finish_pending,
     publish_episode,
     remove_partial_files,
+    sweep_retired,
     sweep_stale_parts,
 )
 from tts_pipeline.library.folders import (
@@ -68,10 +69,15 @@ class Library:
         overwrites the published one; it is published (:meth:`publish`) only once it passes."""
         return EpisodeFolder(self.root, HELD_FOLDER)
 
-    def publish(self, made: EpisodeFolder, episode: Episode, inputs_hash: str | None) -> None:
+    def publish(self, made: EpisodeFolder, episode: Episode, inputs_hash: str | None) -> Path:
         """Move ``episode``'s files from ``made`` into episodes/ (the MP3 last) and record it
-        with the hash of its inputs (see :mod:`episodes`)."""
-        publish_episode(self._db, made, self.published, episode, inputs_hash)
+        with the hash of its inputs (see :mod:`episodes`); return the MP3's public path."""
+        return publish_episode(self._db, made, self.published, episode, inputs_hash)
+
+    def sweep_retired(self) -> None:
+        """Remove public MP3 names no record uses any more (call once the feeds are written)."""
+        if self.state_path.exists():
+            sweep_retired(self._db, self.published)
 
     def remove_partial_files(self, eid: str) -> None:
         """Temporary files a killed run left for episode ``eid`` where episode files are

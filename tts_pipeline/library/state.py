@@ -84,6 +84,13 @@ CREATE TABLE IF NOT EXISTS pending_episodes (
     mp3_inode INTEGER NOT NULL,
     mp3_mtime_ns INTEGER NOT NULL
 );
+
+-- Public MP3 names (``<id>.<hash>.mp3``) of episodes made again since: each is removed once
+-- the feeds written after it no longer name it (``episodes.sweep_retired``).
+CREATE TABLE IF NOT EXISTS retired_files (
+    name TEXT PRIMARY KEY,
+    retired_at REAL NOT NULL
+);
 """
 
 
@@ -110,7 +117,7 @@ class EpisodeRecord:
     url: str
     published: datetime
     description: str
-    mp3: str  # file name inside episodes/
+    mp3: str  # the MP3's public name inside episodes/ (``<id>.<hash>.mp3``; older: ``<id>.mp3``)
     size_bytes: int
     duration_s: float
     loudness_lufs: float
@@ -142,8 +149,12 @@ def file_identity(path: Path) -> tuple[int, int, int] | None:
     return found.st_size, found.st_ino, found.st_mtime_ns
 
 
-def episode_row(episode: Episode) -> list[object]:
-    """``episode`` as its row in ``episodes``."""
+MP3_COLUMN = 9  # where ``episode_row`` puts the MP3's public name
+
+
+def episode_row(episode: Episode, mp3_name: str | None = None) -> list[object]:
+    """``episode`` as its row in ``episodes``; ``mp3_name``: the MP3's public name (default:
+    its file name)."""
     post = episode.post
     row = (
         episode.id,
@@ -155,7 +166,7 @@ def episode_row(episode: Episode) -> list[object]:
         post.url,
         post.published.astimezone(UTC).isoformat(),
         episode.description,
-        episode.mp3.name,
+        mp3_name or episode.mp3.name,
         episode.size_bytes,
         episode.duration_s,
         episode.loudness.integrated_lufs,

@@ -20,6 +20,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from tts_pipeline.config.publish import RETRY_MODES
 from tts_pipeline.errors import PublishError
 from tts_pipeline.publish.target import RemoteObject
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _TIMEOUTS = botocore.exceptions.ConnectTimeoutError | botocore.exceptions.ReadTimeoutError
-RETRY_MODES = ("standard", "adaptive", "legacy")
 # Error codes that say the same thing every time: retrying cannot help.
 _ACCESS_CODES = {
     "InvalidAccessKeyId": "the access key is not known to the service",

@@ -57,7 +57,7 @@ class EpisodeView:
 
 def load_view(record: EpisodeRecord, episodes_dir: Path) -> EpisodeView:
     """Read an episode's side files; a damaged one is logged and left out, never fatal."""
-    eid = Path(record.mp3).stem
+    eid = record.id
     chapters: Sequence[SavedChapter] = []
     cues = None
     script = None

@@ -215,7 +215,7 @@ def render_feeds(library: Library, config: Config, base: str) -> dict[str, bytes
         if library_file(library.root, relative) is None:
             continue
         try:
-            feeds[relative] = rebase_feed(path.read_bytes(), relative, base, config.base_url)
+            feeds[relative] = rebase_feed(path.read_bytes(), relative, base, config.public_base_url)
         except (OSError, ET.ParseError) as exc:
             log.warning("cannot serve feed %s: %s", path, exc)
     return feeds

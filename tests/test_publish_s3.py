@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from clirun import cli_command, cli_env
 from publishkit import build_library, episode_specs, have_ffmpeg, render_feeds, write_episode
 from seaweed import SeaweedS3, isolated_aws_env, seaweed_s3, weed_binary
 from watch_forum import config_data, forum_post, write_config
@@ -103,7 +104,7 @@ def test_publish_then_listeners_get_feeds_and_media(
     kinds = {
         "episodes/ep00002.vtt": "text/vtt; charset=utf-8",
         "episodes/ep00002.txt": "text/plain; charset=utf-8",
-        "episodes/ep00002.chapters.json": "application/json+chapters",
+        "episodes/ep00002.chapters.json": "application/json",
         "cover.png": "image/png",
     }
     for path, kind in kinds.items():
@@ -211,15 +212,6 @@ def test_a_missing_bucket_is_one_clear_line(
     assert "\n" not in str(caught.value)
 
 
-KILL_SCRIPT = """
-import sys
-from pathlib import Path
-from tts_pipeline.publish import open_target, publish_library
-target = open_target(sys.argv[2], endpoint_url=sys.argv[4])
-publish_library(Path(sys.argv[1]), target, base_url=sys.argv[3])
-"""
-
-
 def _feeds_name_only_present_files(base: str, tmp_path: Path) -> None:
     for relative in ("feed.xml", "feeds/AF.xml", "feeds/LW.xml"):
         answer = requests.get(base + relative, timeout=10)
@@ -238,11 +230,12 @@ def test_killed_publishes_leave_feeds_naming_only_present_files(
     base = _base(seaweed, bucket)
     lib = tmp_path / "lib"
     specs = build_library(lib, base, 30, seconds=10.0)
-    script = tmp_path / "run.py"
-    script.write_text(KILL_SCRIPT, "utf-8")
+    config = tmp_path / "tts-pipeline.toml"
+    config.write_text(f'[publish]\nendpoint_url = "{seaweed.endpoint}"\n', "utf-8")
     spec = f"s3://{bucket}/show"
-    argv = [sys.executable, str(script), str(lib), spec, base, seaweed.endpoint]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    argv = cli_command("publish", "--config", str(config), "--library", str(lib), "--to", spec)
+    argv += ["--base-url", base, "-q"]
+    env = {**cli_env(), "PYTHONPATH": os.pathsep.join(sys.path)}
     rng = random.Random(7)
     killed = 0
     for _ in range(5):

@@ -61,7 +61,7 @@ def publish_configured(
             " the config's [publish] table"
         )
     base = check_base_url(base_url or config.public_base_url)
-    if not library.state_path.is_file():
+    if not library.state_path.is_file() and not library.feed_path.is_file():
         raise PublishError(f"{library.root} is not a library yet: convert a post first")
 
     def busy(pid: int | None) -> PublishBusyError:

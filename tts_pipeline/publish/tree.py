@@ -49,7 +49,8 @@ class Role(StrEnum):
 UPLOAD_ORDER = (Role.MEDIA, Role.SIDE, Role.ARCHIVE, Role.SUBSCRIPTION)
 
 CONTENT_TYPES: tuple[tuple[str, str], ...] = (
-    (".chapters.json", "application/json+chapters"),  # as the local server sends it
+    # HTTP says JSON; the feed's podcast:chapters type (application/json+chapters) says which.
+    (".chapters.json", "application/json"),
     (".mp3", "audio/mpeg"),
     (".vtt", "text/vtt; charset=utf-8"),
     (".txt", "text/plain; charset=utf-8"),

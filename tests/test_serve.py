@@ -198,7 +198,7 @@ def test_feed_points_at_the_address_the_client_used(
     feed = feedparser.parse(reply.body)
     assert not feed.bozo, feed.get("bozo_exception")
     assert len(feed.entries) == len(media_library.episodes)
-    sizes = {e.mp3.name: e.mp3.stat().st_size for e in media_library.episodes}
+    sizes = {e.public_name: e.mp3.stat().st_size for e in media_library.episodes}
     for entry in feed.entries:
         (enclosure,) = entry.enclosures
         assert enclosure.href.startswith(f"http://{lan}/episodes/")
@@ -383,7 +383,7 @@ def test_page_lists_episodes_with_escaped_text(server: LibraryServer, media_libr
     for episode in media_library.episodes:
         assert f"<h2>{html.escape(episode.title)}</h2>" in page
     audios = [attrs["src"] for tag, attrs in parser.tags if tag == "audio"]
-    assert audios == [f"/episodes/{e.mp3.name}" for e in media_library.episodes]
+    assert audios == [f"/episodes/{e.public_name}" for e in media_library.episodes]
     assert fetch(server, "/_static/page.js").headers["content-type"].startswith("text/javascript")
     assert fetch(server, "/_static/other.js").status == 404
 

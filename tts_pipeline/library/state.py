@@ -7,9 +7,10 @@ verifications and inputs, the feeds' guids, and episodes on their way into ``epi
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,7 +85,35 @@ CREATE TABLE IF NOT EXISTS pending_episodes (
     mp3_inode INTEGER NOT NULL,
     mp3_mtime_ns INTEGER NOT NULL
 );
+
+-- The named migration steps applied to this database (``LIBRARY_MIGRATIONS``).
+CREATE TABLE IF NOT EXISTS migrations (
+    name TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL
+);
 """
+
+Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+
+
+def _add_karma_and_tags(conn: sqlite3.Connection) -> None:
+    """Each episode's forum karma (``baseScore``; NULL when unknown, as for an article) and
+    its tag names (a JSON list), set at conversion and refreshed whenever a listing shows the
+    post again: channels pick by them."""
+    conn.execute("ALTER TABLE episodes ADD COLUMN karma REAL")
+    conn.execute("ALTER TABLE episodes ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
+
+
+# Steps that change tables an older database already has, applied once each, in this order,
+# by name (so steps added on different lines of work never clash over a number).
+LIBRARY_MIGRATIONS: tuple[Migration, ...] = (("episodes-karma-tags", _add_karma_and_tags),)
+
+# The columns of ``episodes`` in order: the base table's, then those migrations added.
+EPISODE_COLUMNS = (
+    "id", "post_id", "prefix", "title", "post_title", "authors", "url", "published",
+    "description", "mp3", "size_bytes", "duration_s", "loudness_lufs", "true_peak_dbtp",
+    "created_at", "karma", "tags",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -115,6 +144,8 @@ class EpisodeRecord:
     duration_s: float
     loudness_lufs: float
     true_peak_dbtp: float
+    karma: float | None = None  # the forum's score when last seen; None: unknown
+    tags: tuple[str, ...] = ()  # the post's tag names
 
 
 class PendingEpisode(NamedTuple):
@@ -161,14 +192,73 @@ def episode_row(episode: Episode) -> list[object]:
         episode.loudness.integrated_lufs,
         episode.loudness.true_peak_dbtp,
         datetime.now(UTC).isoformat(),
+        post.karma,
+        json.dumps(list(post.tags), ensure_ascii=False),
     )
     # SQLite stores UTF-8, which has no lone surrogates (JSON "\ud800" from an API).
     return [_LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in row]
 
 
+def insert_episode(conn: sqlite3.Connection, row: Sequence[object]) -> None:
+    """Record (or replace) an episode from its row. A shorter row (noted by an older version
+    before the karma and tags columns) fills the first columns; a karma or tags the row
+    does not know keep the values already recorded."""
+    columns = EPISODE_COLUMNS[: len(row)]
+    names = ", ".join(columns)
+    updates = ", ".join(
+        f"{c} = coalesce(excluded.{c}, {c})" if c == "karma" else f"{c} = excluded.{c}"
+        for c in columns[1:]
+    )
+    conn.execute(
+        f"INSERT INTO episodes ({names}) VALUES ({','.join('?' * len(row))})"
+        f" ON CONFLICT(id) DO UPDATE SET {updates}",
+        list(row),
+    )
+
+
+def update_scores(
+    conn: sqlite3.Connection, scores: Sequence[tuple[str, float, Sequence[str]]]
+) -> int:
+    """Set (episode id, karma, tag names) where they differ from the record; the number of
+    episodes changed. Episodes not recorded are left alone (nothing is created)."""
+    changed = 0
+    for eid, karma, tags in scores:
+        encoded = json.dumps(list(tags), ensure_ascii=False)
+        cursor = conn.execute(
+            "UPDATE episodes SET karma = ?, tags = ?"
+            " WHERE id = ? AND (karma IS NOT ? OR tags IS NOT ?)",
+            (karma, encoded, eid, karma, encoded),
+        )
+        changed += cursor.rowcount
+    return changed
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
+    """Apply the steps of ``migrations`` this database has not had, each in one immediate
+    transaction with its record, so two processes opening an old library apply it once."""
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    for name, step in migrations:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone() is None:
+                step(conn)
+                conn.execute(
+                    "INSERT INTO migrations VALUES (?, ?)", (name, datetime.now(UTC).isoformat())
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
 @contextlib.contextmanager
-def open_state(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
-    """One transaction on the state database (WAL, busy timeout), with ``schema`` ensured.
+def open_state(
+    path: Path, schema: str, migrations: Sequence[Migration] = ()
+) -> Iterator[sqlite3.Connection]:
+    """One transaction on the state database (WAL, busy timeout), with ``schema`` ensured
+    and ``migrations`` applied.
 
     Every SQLite fault becomes one LibraryError naming the file.
     """
@@ -180,6 +270,8 @@ def open_state(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(schema)
+        if migrations:
+            migrate(conn, migrations)
         with conn:
             yield conn
     except sqlite3.Error as exc:

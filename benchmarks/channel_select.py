@@ -1,0 +1,94 @@
+"""Choosing what every channel lists: time to select all default channels over N episodes.
+
+Builds N synthetic episode records (three forums, about 30 posts a day across them, karma
+spread like a forum's: most posts low, a few high), then plans the default channels (The
+Nonlinear Library's: all, per forum, per-forum daily, weekly and top 400), each selection a
+pass over the records. Prints one line per figure: the whole plan, then each channel family.
+
+    .venv/bin/python benchmarks/channel_select.py [--episodes 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from tts_pipeline.config import parse_config
+from tts_pipeline.library.channels import select
+from tts_pipeline.library.feeds import plan_feeds
+from tts_pipeline.library.state import EpisodeRecord
+
+T0 = datetime(2016, 1, 1, tzinfo=UTC)
+PREFIXES = ("AF", "LW", "EA")
+
+
+def records(count: int) -> list[EpisodeRecord]:
+    rng = random.Random(7)
+    made = []
+    for i in range(count):
+        prefix = PREFIXES[i % 3]
+        made.append(
+            EpisodeRecord(
+                id=f"{prefix.lower()}{i:07d}",
+                post_id=f"p{i}",
+                prefix=prefix,
+                title=f"{prefix} - Post {i} by Someone",
+                post_title=f"Post {i}",
+                authors="Someone",
+                url=f"https://forum.example/posts/{i}",
+                published=T0 + timedelta(minutes=48 * i + rng.randrange(40)),
+                description="d",
+                mp3=f"{prefix.lower()}{i:07d}.mp3",
+                size_bytes=1,
+                duration_s=600.0,
+                loudness_lufs=-16.0,
+                true_peak_dbtp=-1.5,
+                karma=float(int(rng.paretovariate(1.2) * 10)),
+                tags=("AI",) if i % 5 == 0 else ("Rationality", "Practical"),
+            )
+        )
+    made.sort(key=lambda r: (-r.published.timestamp(), r.id))  # as Library.episodes gives
+    return made
+
+
+def best_of(repeat: int, run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--episodes", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    config = parse_config({})
+    library = records(args.episodes)
+    now = library[0].published + timedelta(hours=1)
+    plans = plan_feeds(config, library, now)
+    seconds = best_of(args.repeat, lambda: plan_feeds(config, library, now))
+    listed = sum(len(p.episodes) for p in plans)
+    print(
+        f"plan all {len(plans)} default channels over {args.episodes} episodes:"
+        f" {seconds:.3f} s ({listed} listings)"
+    )
+    by_prefix = {p: [r for r in library if r.prefix == p] for p in PREFIXES}
+    for channel in config.channels:
+        if channel.per_forum:
+            pools = [(replace(channel, prefixes=(p,)), by_prefix[p]) for p in PREFIXES]
+        else:
+            pools = [(channel, library)]
+        seconds = best_of(args.repeat, lambda pools=pools: [select(c, r, now) for c, r in pools])
+        each = " (each forum's)" if channel.per_forum else ""
+        print(f"select channel {channel.name!r}{each}: {seconds:.3f} s")
+
+
+if __name__ == "__main__":
+    main()

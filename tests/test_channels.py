@@ -30,6 +30,8 @@ from tts_pipeline.library.state import (
     LIBRARY_MIGRATIONS,
     LIBRARY_SCHEMA,
     EpisodeRecord,
+    decode_tags,
+    encode_tags,
     insert_episode,
     open_state,
 )
@@ -364,3 +366,11 @@ def test_a_listing_refreshes_karma_and_moves_the_picks_without_renarrating(
         assert {p.name: p.stat().st_mtime_ns for p in (lib / "episodes").glob("*.mp3")} == audio
         assert watcher.run_once().rescored == 0  # nothing changed: nothing written
         watcher.close()
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [(), ("AI",), ("AI", "World Modeling"), ('a"b', "c"), ("x\\y",), ("Æ", "", ", "), ('", "',)],
+)
+def test_tags_read_back_as_written(tags: tuple[str, ...]) -> None:
+    assert decode_tags(encode_tags(tags)) == tags

@@ -59,21 +59,28 @@ def select(
     if channel.order == "karma":
         return top_by_karma(chosen, channel.limit)
     ordered = newest_first(chosen)
-    return ordered if channel.limit is None else ordered[: channel.limit]
+    ahead = 0  # posts dated after now lead the newest-first order: cut them off there
+    while ahead < len(ordered) and ordered[ahead].published > now:
+        ahead += 1
+    end = None if channel.limit is None else ahead + channel.limit
+    return ordered[ahead:end] if ahead or end is not None else ordered
 
 
 def admitted(
     channel: Channel, records: Iterable[EpisodeRecord], now: dt.datetime
 ) -> list[EpisodeRecord]:
     """The records that pass each rule the channel sets: one comprehension per rule (each a
-    C-speed loop with no call per record), and never a post dated after ``now``."""
-    chosen = [r for r in records if r.published <= now]
+    C-speed loop with no call per record). A channel karma decides also leaves out posts
+    dated after ``now`` here; for the others ``select`` cuts them from its sorted list."""
+    chosen = list(records)
     if channel.prefixes:
         prefixes = frozenset(channel.prefixes)
         chosen = [r for r in chosen if r.prefix in prefixes]
     if channel.by_karma:  # unknown karma is never ranked
         floor = -math.inf if channel.min_karma is None else channel.min_karma
-        chosen = [r for r in chosen if r.karma is not None and r.karma >= floor]
+        chosen = [
+            r for r in chosen if r.karma is not None and r.karma >= floor and r.published <= now
+        ]
     include, exclude = channel.tags_include, channel.tags_exclude
     if include or exclude:
         chosen = [r for r in chosen if _tags_pass(r.tags, include, exclude)]

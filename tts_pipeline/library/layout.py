@@ -34,6 +34,7 @@ from tts_pipeline.library.state import (
     LIBRARY_SCHEMA,
     EpisodeRecord,
     VerificationRecord,
+    decode_tags,
     open_state,
     update_scores,
 )
@@ -291,7 +292,7 @@ class Library:
                 loudness_lufs=r[12],
                 true_peak_dbtp=r[13],
                 karma=r[14],
-                tags=tuple(json.loads(r[15])),
+                tags=decode_tags(r[15]),
             )
             for r in rows
         ]

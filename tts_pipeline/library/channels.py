@@ -121,19 +121,25 @@ def best_per_period(records: Iterable[EpisodeRecord], channel: Channel) -> list[
     period_of = PeriodKeys(channel.zone, 7 if channel.period == "weekly" else 1, channel.week_start)
     best: dict[int, EpisodeRecord] = {}
     start = end = period_of.start
-    key = 0
+    key, leader, top = 0, None, -math.inf  # the current period's best so far, its karma
     for record in records:
         moment = record.published
-        if not start <= moment < end:  # a new day: the one conversion for all its posts
+        if not start <= moment < end:  # another period: the one conversion for its posts
+            if leader is not None:
+                best[key] = leader
             key = period_of(moment)
             start, end = period_of.start, period_of.end
-        held = best.get(key)
-        if (
-            held is None
-            or record.karma > held.karma  # type: ignore[operator]
-            or (record.karma == held.karma and (moment, record.id) < (held.published, held.id))
+            leader = best.get(key)
+            top = -math.inf if leader is None else leader.karma  # type: ignore[assignment]
+        karma = record.karma
+        if karma > top or (  # type: ignore[operator]
+            karma == top
+            and leader is not None
+            and (moment, record.id) < (leader.published, leader.id)
         ):
-            best[key] = record
+            leader, top = record, karma  # type: ignore[assignment]
+    if leader is not None:
+        best[key] = leader
     return list(best.values())
 
 

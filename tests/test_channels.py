@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from watch_forum import config_data, feed_guids, forum_post
 
+from tts_pipeline.batch.backfill import BackfillOptions, backfill
 from tts_pipeline.cli.main import main
 from tts_pipeline.config import parse_config
 from tts_pipeline.config.channels import DEFAULT_CHANNELS, Channel
@@ -35,6 +36,8 @@ from tts_pipeline.library.state import (
     insert_episode,
     open_state,
 )
+from tts_pipeline.net.http import http_client
+from tts_pipeline.pipeline import convert_url
 from tts_pipeline.sample.forum_server import ForumServer
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.watch.runner import Watcher
@@ -342,30 +345,52 @@ def test_a_listing_refreshes_karma_and_moves_the_picks_without_renarrating(
     lib = tmp_path / "lib"
     with ForumServer({}) as af:
         posts = [
-            forum_post("RisingPost", hours_ago=3, karma=10, tags=["AI"]),
-            forum_post("EarlyFavourite", hours_ago=2, karma=40),
+            forum_post("RisingPost1234567", hours_ago=3, karma=10, tags=["AI"]),
+            forum_post("EarlyFavourite890", hours_ago=2, karma=40),
         ]
         af.posts.update({str(p["_id"]): p for p in posts})
         data = config_data({"af": ("AF", af)})
         data["channels"] = {"top": {"limit": 1}}  # the one best post of all time
         watcher = Watcher(parse_config(data), Library(lib), voice=load_voice("default"), jobs=1)
         first = watcher.run_once()
-        assert sorted(e.id for e in first.converted) == ["EarlyFavourite", "RisingPost"]
-        assert feed_guids(lib / "feeds/AF-top.xml") == ["EarlyFavourite"]
+        assert sorted(e.id for e in first.converted) == ["EarlyFavourite890", "RisingPost1234567"]
+        assert feed_guids(lib / "feeds/AF-top.xml") == ["EarlyFavourite890"]
         scores = {r.id: (r.karma, r.tags) for r in Library(lib).episodes()}
-        assert scores == {"RisingPost": (10.0, ("AI",)), "EarlyFavourite": (40.0, ())}
+        assert scores == {"RisingPost1234567": (10.0, ("AI",)), "EarlyFavourite890": (40.0, ())}
         audio = {p.name: p.stat().st_mtime_ns for p in (lib / "episodes").glob("*.mp3")}
 
-        af.posts["RisingPost"]["baseScore"] = 75  # karma keeps growing after publication
-        af.posts["RisingPost"]["tags"] = [{"name": "AI", "slug": "ai"}, {"name": "Forecasting"}]
+        af.posts["RisingPost1234567"]["baseScore"] = 75  # karma keeps growing after publication
+        af.posts["RisingPost1234567"]["tags"] = [
+            {"name": "AI", "slug": "ai"},
+            {"name": "Forecasting"},
+        ]
         report = watcher.run_once()
         assert (report.converted, report.rescored) == ([], 1)
-        assert feed_guids(lib / "feeds/AF-top.xml") == ["RisingPost"]
-        rising = next(r for r in Library(lib).episodes() if r.id == "RisingPost")
+        assert feed_guids(lib / "feeds/AF-top.xml") == ["RisingPost1234567"]
+        rising = next(r for r in Library(lib).episodes() if r.id == "RisingPost1234567")
         assert (rising.karma, rising.tags) == (75.0, ("AI", "Forecasting"))
         assert {p.name: p.stat().st_mtime_ns for p in (lib / "episodes").glob("*.mp3")} == audio
         assert watcher.run_once().rescored == 0  # nothing changed: nothing written
+
+        # A backfill lists the post again too ...
+        af.posts["RisingPost1234567"]["baseScore"] = 20
+        assert backfill(watcher, BackfillOptions(forum="af")).run.rescored == 1
+        assert feed_guids(lib / "feeds/AF-top.xml") == ["EarlyFavourite890"]
         watcher.close()
+        # ... and so does a convert of a post whose episode is complete and unchanged.
+        af.posts["RisingPost1234567"]["baseScore"] = 90
+        with http_client(watcher.config) as http:
+            episode = convert_url(
+                f"{af.base_url}/posts/RisingPost1234567/notes",
+                config=watcher.config,
+                library=Library(lib),
+                voice=load_voice("default"),
+                jobs=1,
+                http=http,
+            )
+        assert episode.unchanged
+        assert feed_guids(lib / "feeds/AF-top.xml") == ["RisingPost1234567"]
+        assert {p.name: p.stat().st_mtime_ns for p in (lib / "episodes").glob("*.mp3")} == audio
 
 
 @pytest.mark.parametrize(

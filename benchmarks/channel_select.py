@@ -4,23 +4,36 @@ Builds N synthetic episode records (three forums, about 30 posts a day across th
 spread like a forum's: most posts low, a few high), then plans the default channels (The
 Nonlinear Library's: all, per forum, per-forum daily, weekly and top 400), each selection a
 pass over the records. Prints one line per figure: the whole plan, then each channel family.
+With ``--state`` it also writes the records into a real state database (and an empty MP3 per
+episode, as ``Library.episodes`` lists only episodes whose MP3 is there) and times reading
+them back, which is what planning the feeds of a library starts with.
 
-    .venv/bin/python benchmarks/channel_select.py [--episodes 100000] [--repeat 3]
+    .venv/bin/python benchmarks/channel_select.py [--episodes 100000] [--repeat 3] [--state]
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from tts_pipeline.config import parse_config
 from tts_pipeline.library.channels import select
 from tts_pipeline.library.feeds import plan_feeds
-from tts_pipeline.library.state import EpisodeRecord
+from tts_pipeline.library.layout import Library
+from tts_pipeline.library.state import (
+    LIBRARY_MIGRATIONS,
+    LIBRARY_SCHEMA,
+    EpisodeRecord,
+    encode_tags,
+    insert_episode,
+    open_state,
+)
 
 T0 = datetime(2016, 1, 1, tzinfo=UTC)
 PREFIXES = ("AF", "LW", "EA")
@@ -64,10 +77,36 @@ def best_of(repeat: int, run: Callable[[], object]) -> float:
     return min(times)
 
 
+def read_back(made: list[EpisodeRecord], repeat: int) -> None:
+    """Time ``Library.episodes`` over ``made`` written into a real library."""
+    with tempfile.TemporaryDirectory() as folder:
+        library = Library(Path(folder))
+        library.prepare()
+        rows = [
+            [
+                r.id, r.post_id, r.prefix, r.title, r.post_title, r.authors, r.url,
+                r.published.isoformat(), r.description, r.mp3, r.size_bytes, r.duration_s,
+                r.loudness_lufs, r.true_peak_dbtp, r.published.isoformat(), r.karma,
+                encode_tags(r.tags),
+            ]
+            for r in made
+        ]  # fmt: skip
+        with open_state(library.state_path, LIBRARY_SCHEMA, LIBRARY_MIGRATIONS) as conn:
+            for row in rows:
+                insert_episode(conn, row)
+        for record in made:
+            (library.episodes_dir / record.mp3).touch()
+        listed: list[EpisodeRecord] = []
+        seconds = best_of(repeat, lambda: listed.extend(library.episodes()))
+        assert listed[: len(made)] == made
+        print(f"read {len(made)} episode records from the state database: {seconds:.3f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--episodes", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--state", action="store_true", help="also time reading a real library")
     args = parser.parse_args()
     config = parse_config({})
     library = records(args.episodes)
@@ -79,6 +118,8 @@ def main() -> None:
         f"plan all {len(plans)} default channels over {args.episodes} episodes:"
         f" {seconds:.3f} s ({listed} listings)"
     )
+    if args.state:
+        read_back(library, args.repeat)
     by_prefix = {p: [r for r in library if r.prefix == p] for p in PREFIXES}
     for channel in config.channels:
         if channel.per_forum:

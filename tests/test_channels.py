@@ -184,6 +184,12 @@ def test_filters_select_by_forum_karma_tags_and_dates() -> None:
                 },
                 "recent": {"within_days": 15, "order": "karma", "limit": 2},
                 "articles": {"prefixes": ["WEB"]},
+                "lw-best": {
+                    "path": "best/{prefix}.xml",
+                    "per_forum": True,
+                    "forums": ["lw"],
+                    "min_karma": 50,
+                },
             }
         }
     )
@@ -200,6 +206,9 @@ def test_filters_select_by_forum_karma_tags_and_dates() -> None:
     # The last 15 days before NOW start on the 5th: a7 and a5 lead, l1 (the 4th) is out.
     assert ids(plans["recent"].episodes) == ["a5", "a7"]
     assert ids(plans["articles"].episodes) == ["w1"]
+    # A per-forum channel naming forums has a feed for each of those only.
+    (lw_best,) = [p for p in plan_feeds(config, LIBRARY, NOW) if p.channel == "lw-best"]
+    assert (lw_best.path, lw_best.prefix, ids(lw_best.episodes)) == ("best/LW.xml", "LW", ["l1"])
 
 
 # -- config --------------------------------------------------------------------------------

@@ -137,7 +137,10 @@ def plan_feeds(
     plans: list[FeedPlan] = []
     taken: set[str] = set()
     for channel in config.channels:
-        prefixes: list[str | None] = list(forums) if channel.per_forum else [None]
+        named = _named_prefixes(config, channel)
+        prefixes: list[str | None] = [None]
+        if channel.per_forum:  # each forum it names (every forum when it names none)
+            prefixes = [p for p in forums if not named or p in named]
         for prefix in prefixes:
             if prefix == ARTICLE_PREFIX and channel.by_karma:
                 continue
@@ -150,14 +153,17 @@ def plan_feeds(
     return plans
 
 
+def _named_prefixes(config: Config, channel: Channel) -> set[str]:
+    """The prefixes a channel names, by prefix or by forum profile (none: every forum)."""
+    return set(channel.prefixes) | {config.site(key).prefix for key in channel.forums}
+
+
 def _plan(
     config: Config, channel: Channel, prefix: str | None, path: str, held: _Holdings
 ) -> FeedPlan:
     """One channel's feed (for one forum prefix, or for all the forums it names)."""
     name, forums = config.templates.podcast_name, held.forums
-    wanted = set(channel.prefixes) | {config.site(key).prefix for key in channel.forums}
-    if prefix is not None:
-        wanted = {prefix}
+    wanted = _named_prefixes(config, channel) if prefix is None else {prefix}
     if wanted:
         pool = [r for p in forums if p in wanted for r in held.by_prefix[p]]
         forum = ", ".join(forums[p][0] for p in forums if p in wanted)

@@ -161,6 +161,8 @@ def _checked(channel: Channel, here: str) -> Channel:
         raise ConfigError(f"{here}: per_forum needs {{prefix}} in path (got {channel.path})")
     if not channel.per_forum and "{" in channel.path:
         raise ConfigError(f"{here}: path {channel.path} may use {{prefix}} only with per_forum")
+    if "{" in channel.path.replace("{prefix}", "") or "}" in channel.path.replace("{prefix}", ""):
+        raise ConfigError(f"{here}: path {channel.path} may use no field but {{prefix}}")
     if channel.since and channel.until and channel.since >= channel.until:
         raise ConfigError(f"{here}: since must be before until")
     return channel
@@ -208,7 +210,7 @@ def _convert(kind: str, value: Any, forum_keys: list[str]) -> Any:
     if kind == "zone" and isinstance(value, str) and value.strip():
         try:
             zoneinfo.ZoneInfo(value.strip())
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder
             raise ValueError(f"no time zone {value.strip()!r}") from None
         return value.strip()
     if kind == "path" and isinstance(value, str) and _PATH.fullmatch(value.strip()):

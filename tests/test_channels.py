@@ -185,7 +185,7 @@ def test_filters_select_by_forum_karma_tags_and_dates() -> None:
                 "recent": {"within_days": 15, "order": "karma", "limit": 2},
                 "articles": {"prefixes": ["WEB"]},
                 "lw-best": {
-                    "path": "best/{prefix}.xml",
+                    "path": "feeds/best/{prefix}.xml",
                     "per_forum": True,
                     "forums": ["lw"],
                     "min_karma": 50,
@@ -208,7 +208,11 @@ def test_filters_select_by_forum_karma_tags_and_dates() -> None:
     assert ids(plans["articles"].episodes) == ["w1"]
     # A per-forum channel naming forums has a feed for each of those only.
     (lw_best,) = [p for p in plan_feeds(config, LIBRARY, NOW) if p.channel == "lw-best"]
-    assert (lw_best.path, lw_best.prefix, ids(lw_best.episodes)) == ("best/LW.xml", "LW", ["l1"])
+    assert (lw_best.path, lw_best.prefix, ids(lw_best.episodes)) == (
+        "feeds/best/LW.xml",
+        "LW",
+        ["l1"],
+    )
 
 
 # -- config --------------------------------------------------------------------------------
@@ -221,7 +225,7 @@ def test_channel_tables_change_defaults_and_add_channels() -> None:
                 "top": {"limit": 2, "title": "{forum}: the best"},
                 "weekly": {"enabled": False},
                 "daily": {"timezone": "America/New_York"},
-                "digest": {"path": "digest/all.xml", "order": "karma"},
+                "digest": {"path": "feeds/digest/all.xml", "order": "karma"},
             }
         }
     )
@@ -233,7 +237,7 @@ def test_channel_tables_change_defaults_and_add_channels() -> None:
     assert plans["feeds/AF-top.xml"].title == "Alignment Forum: the best"
     assert ids(plans["feeds/AF-top.xml"].episodes) == ["a5", "a7"]
     assert "feeds/AF-weekly.xml" not in plans
-    assert ids(plans["digest/all.xml"].episodes)[:2] == ["l1", "a5"]
+    assert ids(plans["feeds/digest/all.xml"].episodes)[:2] == ["l1", "a5"]
     assert parse_config({}).channels == DEFAULT_CHANNELS
 
 
@@ -247,12 +251,13 @@ def test_channel_tables_change_defaults_and_add_channels() -> None:
         ({"daily": {"timezone": "Mars/Olympus"}}, r"timezone must be a time zone name .*Mars"),
         ({"daily": {"timezone": "America"}}, r"timezone must be .*no time zone 'America'"),
         ({"daily": {"week_start": "someday"}}, r"week_start must be a day name"),
-        ({"daily": {"path": "f/{prefix}-{day}.xml"}}, r"may use no field but \{prefix\}$"),
+        ({"daily": {"path": "feeds/{prefix}-{day}.xml"}}, r"may use no field but \{prefix\}$"),
         ({"x": {"forums": ["af", "zz"]}}, r"forums must be .*no forum profile 'zz'; known: af"),
         ({"x": {"since": "last week"}}, r"\[channels\.x\] since must be a date"),
         ({"x": {"since": "2024-02-01", "until": "2024-01-01"}}, r"since must be before until"),
         ({"x": {"title": "{podcast}"}}, r"title must be a string \(fields: .*KeyError"),
-        ({"x": {"path": "../feed.xml"}}, r"path must be a relative path ending in \.xml"),
+        ({"x": {"path": "../feed.xml"}}, r"path must be feed\.xml or a path under feeds/"),
+        ({"x": {"path": "digest.xml"}}, r"path must be feed\.xml or a path under feeds/"),
         ({"x": {"per_forum": True}}, r"per_forum needs \{prefix\} in path"),
         ({"x": {"path": "feeds/{prefix}.xml"}}, r"may use \{prefix\} only with per_forum"),
         ({"x": {"path": "feed.xml"}}, r"path feed.xml is already \[channels\.all\]'s"),

@@ -32,7 +32,8 @@ PERIODS = ("daily", "weekly")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Fields a title or description may use; a per-forum channel's path may use {prefix}.
 TEMPLATE_FIELDS = ("podcast_name", "forum", "prefix", "site", "sites")
-_PATH = re.compile(r"(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_{}-]+\.xml")
+# feed.xml or a file under feeds/: where publishing looks for the feeds that make files public.
+_PATH = re.compile(r"feed\.xml|feeds/(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_{}-]+\.xml")
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ DEFAULT_CHANNELS: tuple[Channel, ...] = (
 
 # key -> (kind, what it must be, for the error line)
 _KEYS: dict[str, tuple[str, str]] = {
-    "path": ("path", "a relative path ending in .xml, such as feeds/best.xml"),
+    "path": ("path", "feed.xml or a path under feeds/ ending in .xml, such as feeds/best.xml"),
     "title": ("template", "a string (fields: {podcast_name} {forum} {prefix} {site} {sites})"),
     "description": (
         "template",

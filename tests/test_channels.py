@@ -415,3 +415,10 @@ def test_a_listing_refreshes_karma_and_moves_the_picks_without_renarrating(
 )
 def test_tags_read_back_as_written(tags: tuple[str, ...]) -> None:
     assert decode_tags(encode_tags(tags)) == tags
+
+
+def test_a_tag_with_a_lone_surrogate_is_stored_readably(tmp_path: Path) -> None:
+    library = _old_library(tmp_path / "lib")
+    library.prepare()
+    assert library.refresh_scores([("a1", 3.0, ("AI\ud800",))]) == 1
+    assert {r.id: r.tags for r in library.episodes()}["a1"] == ("AI\ufffd",)

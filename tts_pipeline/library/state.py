@@ -200,8 +200,9 @@ def episode_row(episode: Episode) -> list[object]:
 
 
 def encode_tags(tags: Sequence[str]) -> str:
-    """Tag names as stored: a JSON list (SQLite's json_each can read it)."""
-    return json.dumps(list(tags), ensure_ascii=False)
+    """Tag names as stored: a JSON list (SQLite's json_each can read it), without the lone
+    surrogates an API's JSON can hold and SQLite's UTF-8 cannot."""
+    return _LONE_SURROGATE.sub("\ufffd", json.dumps(list(tags), ensure_ascii=False))
 
 
 def decode_tags(stored: str) -> tuple[str, ...]:

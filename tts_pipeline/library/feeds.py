@@ -186,8 +186,8 @@ def _plan(
         description = f"{name}: posts from {spoken}, narrated with text-to-speech."
     else:
         description = f"{name}: forum posts from {held.site_names}, narrated with text-to-speech."
-    resolved = replace(channel, forums=(), prefixes=tuple(sorted(wanted)))
-    episodes = select(resolved, pool, held.now)
+    # The pool holds the wanted forums' records only: no filter by prefix is left to do.
+    episodes = select(replace(channel, forums=(), prefixes=()), pool, held.now)
     return FeedPlan(path, title, description, prefix, channel.name, tuple(episodes),
                     channel.by_karma)  # fmt: skip
 

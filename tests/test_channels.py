@@ -23,6 +23,7 @@ from tts_pipeline.cli.main import main
 from tts_pipeline.config import parse_config
 from tts_pipeline.config.channels import DEFAULT_CHANNELS, Channel
 from tts_pipeline.errors import ConfigError
+from tts_pipeline.ingest import fetch_post
 from tts_pipeline.library.channels import select
 from tts_pipeline.library.feeds import FeedPlan, plan_feeds
 from tts_pipeline.library.layout import Library
@@ -33,9 +34,11 @@ from tts_pipeline.library.state import (
     EpisodeRecord,
     decode_tags,
     encode_tags,
+    episode_row,
     insert_episode,
     open_state,
 )
+from tts_pipeline.models import Episode, Loudness
 from tts_pipeline.net.http import http_client
 from tts_pipeline.pipeline import convert_url
 from tts_pipeline.sample.forum_server import ForumServer
@@ -422,3 +425,65 @@ def test_a_tag_with_a_lone_surrogate_is_stored_readably(tmp_path: Path) -> None:
     library.prepare()
     assert library.refresh_scores([("a1", 3.0, ("AI\ud800",))]) == 1
     assert {r.id: r.tags for r in library.episodes()}["a1"] == ("AI\ufffd",)
+
+
+# -- the real post -------------------------------------------------------------------------
+
+
+def test_the_real_post_at_22_05_utc_is_the_next_day_and_week_in_berlin(
+    shared_fixtures: Path, tmp_path: Path
+) -> None:
+    """ "AGI Ruin" (karma 956, posted Sunday 2022-06-05 22:05 UTC: Monday 00:05 in Berlin),
+    fetched through the ingester and recorded like any conversion, against two neighbours."""
+    raw = json.loads((shared_fixtures / "forummagnum" / "post_agi-ruin_graphql.json").read_text())
+    result = raw["data"]["post"]["result"]
+    with ForumServer({result["_id"]: result}) as server:
+        config = parse_config(
+            {"forums": {"lw": {"hosts": [server.host], "graphql": server.graphql_url}}}
+        )
+        with http_client(config) as http:
+            post = fetch_post(f"{server.base_url}/posts/{result['_id']}/x", config.sites, http)
+    assert (post.karma, post.tags) == (956.0, ())
+    library = Library(tmp_path / "lib")
+    library.prepare()
+    episode = Episode(
+        id=post.id,
+        title=post.title,
+        post=post,
+        mp3=library.mp3_path(post.id),
+        script_txt=library.script_path(post.id),
+        duration_s=1.0,
+        size_bytes=1,
+        loudness=Loudness(-16.0, -1.5),
+        description="d",
+    )
+    neighbours = [
+        record("before", "2022-06-05T09:00", 300, "LW"),  # the same Sunday everywhere
+        record("after", "2022-06-06T12:00", 100, "LW"),  # Monday everywhere
+    ]
+    with open_state(library.state_path, LIBRARY_SCHEMA, LIBRARY_MIGRATIONS) as conn:
+        insert_episode(conn, episode_row(episode))
+        for neighbour in neighbours:
+            insert_episode(conn, _row(neighbour))
+    for eid in (post.id, "before", "after"):
+        (library.episodes_dir / f"{eid}.mp3").write_bytes(b"x")
+    records = library.episodes()
+    ruin = post.id
+
+    utc = feeds(plan_feeds(config, records, NOW))
+    assert utc["feeds/LW-daily.xml"] == ["after", ruin]
+    assert utc["feeds/LW-weekly.xml"] == ["after", ruin]  # Sunday closes the week of May 30
+    assert utc["feeds/LW-top.xml"] == [ruin, "before", "after"]
+    berlin = {"timezone": "Europe/Berlin"}
+    config = parse_config({"channels": {"daily": berlin, "weekly": berlin}})
+    local = feeds(plan_feeds(config, records, NOW))
+    assert local["feeds/LW-daily.xml"] == [ruin, "before"]  # Monday's best; Sunday's
+    assert local["feeds/LW-weekly.xml"] == [ruin, "before"]
+
+
+def _row(r: EpisodeRecord) -> list[object]:
+    return [
+        r.id, r.post_id, r.prefix, r.title, r.post_title, r.authors, r.url,
+        r.published.isoformat(), r.description, r.mp3, r.size_bytes, r.duration_s,
+        r.loudness_lufs, r.true_peak_dbtp, NOW.isoformat(), r.karma, encode_tags(r.tags),
+    ]  # fmt: skip

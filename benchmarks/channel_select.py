@@ -21,10 +21,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from sqlite3 import Connection
 
 from tts_pipeline.config import parse_config
+from tts_pipeline.library.channel_sql import channel_members
 from tts_pipeline.library.channels import select
-from tts_pipeline.library.feeds import plan_feeds
+from tts_pipeline.library.feeds import FeedPlan, plan_feeds
 from tts_pipeline.library.layout import Library
 from tts_pipeline.library.state import (
     LIBRARY_MIGRATIONS,
@@ -80,8 +82,9 @@ def best_of(repeat: int, run: Callable[[], object]) -> str:
     return f"{min(walls):.3f} s wall, {min(cpus):.3f} s CPU"
 
 
-def read_back(made: list[EpisodeRecord], repeat: int) -> None:
-    """Time ``Library.episodes`` over ``made`` written into a real library."""
+def read_back(made: list[EpisodeRecord], plans: list[FeedPlan], repeat: int) -> None:
+    """Time ``Library.episodes`` over ``made`` written into a real library, and reading
+    each plan's episodes with ``channel_members`` instead (the rules as SQL)."""
     with tempfile.TemporaryDirectory() as folder:
         library = Library(Path(folder))
         library.prepare()
@@ -103,6 +106,18 @@ def read_back(made: list[EpisodeRecord], repeat: int) -> None:
         seconds = best_of(repeat, lambda: listed.extend(library.episodes()))
         assert listed[: len(made)] == made
         print(f"read {len(made)} episode records from the state database: {seconds}")
+        now = made[0].published + timedelta(hours=1)
+        with open_state(library.state_path, LIBRARY_SCHEMA, LIBRARY_MIGRATIONS) as conn:
+            for kind in ("all", "forum", "daily", "weekly", "top"):
+                chosen = [p for p in plans if p.channel == kind and p.rules is not None]
+                lists: list[list[str]] = []
+                seconds = best_of(repeat, lambda c=chosen, out=lists: read(conn, c, now, out))
+                assert lists[: len(chosen)] == [[r.id for r in p.episodes] for p in chosen]
+                print(f"read channel {kind!r} from the database (channel_members): {seconds}")
+
+
+def read(conn: Connection, plans: list[FeedPlan], now: datetime, out: list[list[str]]) -> None:
+    out.extend(channel_members(conn, p.rules, now) for p in plans if p.rules is not None)
 
 
 def main() -> None:
@@ -122,7 +137,7 @@ def main() -> None:
         f" {seconds} ({listed} listings)"
     )
     if args.state:
-        read_back(library, args.repeat)
+        read_back(library, plans, args.repeat)
     by_prefix = {p: [r for r in library if r.prefix == p] for p in PREFIXES}
     for channel in config.channels:
         if channel.per_forum:

@@ -24,6 +24,7 @@ from tts_pipeline.config import parse_config
 from tts_pipeline.config.channels import DEFAULT_CHANNELS, Channel
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.ingest import fetch_post
+from tts_pipeline.library.channel_sql import channel_members, sql_filter
 from tts_pipeline.library.channels import select
 from tts_pipeline.library.feeds import FeedPlan, plan_feeds
 from tts_pipeline.library.layout import Library
@@ -487,3 +488,51 @@ def _row(r: EpisodeRecord) -> list[object]:
         r.published.isoformat(), r.description, r.mp3, r.size_bytes, r.duration_s,
         r.loudness_lufs, r.true_peak_dbtp, NOW.isoformat(), r.karma, encode_tags(r.tags),
     ]  # fmt: skip
+
+
+# -- the same selection, read from the state database ------------------------------------------
+
+
+def test_the_database_lists_what_select_lists(tmp_path: Path) -> None:
+    library = Library(tmp_path / "lib")
+    library.prepare()
+    with open_state(library.state_path, LIBRARY_SCHEMA, LIBRARY_MIGRATIONS) as conn:
+        for r in LIBRARY:
+            insert_episode(conn, _row(r))
+    for r in LIBRARY:
+        (library.episodes_dir / r.mp3).write_bytes(b"x")
+    records = library.episodes()
+    berlin = {"timezone": "Europe/Berlin"}
+    config = parse_config(
+        {
+            "channels": {
+                "daily": berlin,
+                "weekly": berlin,
+                "ai": {"forums": ["af", "lw"], "min_karma": 25, "tags_include": ["AI"]},  # a2: 25
+                "recent": {"within_days": 15, "order": "karma", "limit": 2},
+                "until": {"until": "2024-03-05T12:00:00Z", "since": "2024-03-04T12:00:00Z"},
+            }
+        }
+    )
+    plans = plan_feeds(parse_config({}), records, NOW) + plan_feeds(config, records, NOW)
+    with open_state(library.state_path, LIBRARY_SCHEMA, LIBRARY_MIGRATIONS) as conn:
+        for plan in plans:
+            assert plan.rules is not None
+            assert channel_members(conn, plan.rules, NOW) == ids(plan.episodes), plan.path
+        # The top N is read through the karma index, in order, not sorted from a full scan.
+        top = next(p.rules for p in plans if p.path == "feeds/AF-top.xml")
+        assert top is not None
+        where, values = sql_filter(top, NOW)
+        detail = " ".join(
+            str(row[-1])
+            for row in conn.execute(
+                f"EXPLAIN QUERY PLAN SELECT id FROM episodes WHERE {where}"
+                " ORDER BY karma DESC, published, id LIMIT 400",
+                values,
+            )
+        )
+        assert "episodes_by_karma" in detail
+    incremental = {p.path: p.incremental for p in plans}
+    assert incremental["feed.xml"] and incremental["feeds/AF.xml"] and incremental["feeds/ai.xml"]
+    assert not any(incremental[f"feeds/AF-{kind}.xml"] for kind in ("daily", "weekly", "top"))
+    assert not incremental["feeds/recent.xml"]

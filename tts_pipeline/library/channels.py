@@ -18,22 +18,45 @@ import datetime as dt
 import math
 import operator
 from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
 
 from tts_pipeline.config.channels import Channel
 from tts_pipeline.config.watch import name_key
-from tts_pipeline.library.state import EpisodeRecord
+
+
+class Listable(Protocol):
+    """What selection reads of an episode: an ``EpisodeRecord``, or the few columns
+    ``channel_sql`` reads of one."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def published(self) -> dt.datetime: ...
+
+    @property
+    def karma(self) -> float | None: ...
+
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+
+R = TypeVar("R", bound=Listable)
 
 _PUBLISHED = operator.attrgetter("published")
 _ID = operator.attrgetter("id")
 _DAY = dt.timedelta(days=1)
 
 
-def rank_key(record: EpisodeRecord) -> tuple[float, dt.datetime, str]:
+def rank_key(record: Listable) -> tuple[float, dt.datetime, str]:
     """Sorts the best first: higher karma, then the earlier post, then the smaller id."""
     return (-(record.karma or 0.0), record.published, record.id)
 
 
-def newest_first(records: Iterable[EpisodeRecord]) -> list[EpisodeRecord]:
+def newest_first(records: Iterable[R]) -> list[R]:
     """Newest post first, posts at the same instant by id (the order of
     ``Library.episodes``). One sort on the date, in C (little work on ordered input); the
     sort by id as well only when two posts share an instant."""
@@ -45,9 +68,7 @@ def newest_first(records: Iterable[EpisodeRecord]) -> list[EpisodeRecord]:
     return ordered
 
 
-def select(
-    channel: Channel, records: Iterable[EpisodeRecord], now: dt.datetime
-) -> list[EpisodeRecord]:
+def select(channel: Channel, records: Iterable[R], now: dt.datetime) -> list[R]:
     """The episodes ``channel`` lists, in its order. ``channel.forums`` must already be
     folded into ``channel.prefixes`` (``feeds.plan_feeds`` does it); ``now`` bounds the
     rolling window (``within_days``) and leaves out posts dated in the future."""
@@ -66,9 +87,7 @@ def select(
     return ordered[ahead:end] if ahead or end is not None else ordered
 
 
-def admitted(
-    channel: Channel, records: Iterable[EpisodeRecord], now: dt.datetime
-) -> list[EpisodeRecord]:
+def admitted(channel: Channel, records: Iterable[R], now: dt.datetime) -> list[R]:
     """The records that pass each rule the channel sets: one comprehension per rule (each a
     C-speed loop with no call per record). A channel karma decides also leaves out posts
     dated after ``now`` here; for the others ``select`` cuts them from its sorted list."""
@@ -103,7 +122,7 @@ def _tags_pass(tags: Sequence[str], include: frozenset[str], exclude: frozenset[
     return not include or bool(keys & include)
 
 
-def top_by_karma(records: Sequence[EpisodeRecord], limit: int | None) -> list[EpisodeRecord]:
+def top_by_karma(records: Sequence[R], limit: int | None) -> list[R]:
     """The ``limit`` best (all, without one), best first. Only the records at or above the
     ``limit``-th highest karma are ranked in full: a sort of plain numbers finds it."""
     if limit is not None and limit < len(records):
@@ -114,12 +133,12 @@ def top_by_karma(records: Sequence[EpisodeRecord], limit: int | None) -> list[Ep
     return ranked if limit is None else ranked[:limit]
 
 
-def best_per_period(records: Iterable[EpisodeRecord], channel: Channel) -> list[EpisodeRecord]:
+def best_per_period(records: Iterable[R], channel: Channel) -> list[R]:
     """The best episode (``rank_key``) of each day or week, days as ``channel.timezone``
     has them (a week begins on ``channel.week_start``); in no particular order. Every
     record must have a karma (``admitted`` leaves out the others)."""
     period_of = PeriodKeys(channel.zone, 7 if channel.period == "weekly" else 1, channel.week_start)
-    best: dict[int, EpisodeRecord] = {}
+    best: dict[int, R] = {}
     start = end = period_of.start
     key, leader, top = 0, None, -math.inf  # the current period's best so far, its karma
     for record in records:

@@ -32,6 +32,7 @@ from tts_pipeline.config import Config
 from tts_pipeline.config.channels import Channel
 from tts_pipeline.errors import FeedError
 from tts_pipeline.fsutil import atomic_write_bytes
+from tts_pipeline.library.channel_sql import lists_by_itself
 from tts_pipeline.library.channels import select
 from tts_pipeline.library.layout import Library
 from tts_pipeline.library.state import EpisodeRecord
@@ -70,6 +71,14 @@ class FeedPlan:
     # Whether karma decides what it lists: a karma update can then drop or add an older
     # episode anywhere in it, not only add the newest.
     by_karma: bool = False
+    # Its channel's rules with the forums it lists as prefixes (``channel_sql`` reads them).
+    rules: Channel | None = None
+
+    @property
+    def incremental(self) -> bool:
+        """Whether an episode's place in the feed depends on that episode alone, so a
+        publish need only look at the episodes changed since the last one."""
+        return self.rules is None or lists_by_itself(self.rules)
 
 
 def feed_file_name(prefix: str) -> str:
@@ -188,8 +197,9 @@ def _plan(
         description = f"{name}: forum posts from {held.site_names}, narrated with text-to-speech."
     # The pool holds the wanted forums' records only: no filter by prefix is left to do.
     episodes = select(replace(channel, forums=(), prefixes=()), pool, held.now)
+    rules = replace(channel, forums=(), prefixes=tuple(p for p in forums if p in wanted))
     return FeedPlan(path, title, description, prefix, channel.name, tuple(episodes),
-                    channel.by_karma)  # fmt: skip
+                    channel.by_karma, rules)  # fmt: skip
 
 
 def library_url(base_url: str, relative: str) -> str:

@@ -102,6 +102,9 @@ def _add_karma_and_tags(conn: sqlite3.Connection) -> None:
     post again: channels pick by them."""
     conn.execute("ALTER TABLE episodes ADD COLUMN karma REAL")
     conn.execute("ALTER TABLE episodes ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
+    # A forum's top N read in karma order (``channel_sql``), not by sorting all its episodes;
+    # covering what a daily or weekly pick reads, so those never visit the table's rows.
+    conn.execute("CREATE INDEX episodes_by_karma ON episodes (prefix, karma, published, id)")
 
 
 # Steps that change tables an older database already has, applied once each, in this order,

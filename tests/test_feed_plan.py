@@ -46,11 +46,14 @@ def _record(prefix: str) -> EpisodeRecord:
 
 def test_default_feeds_follow_the_nonlinear_library() -> None:
     plans = plan_feeds(parse_config({}), [])
+    nl = "The Nonlinear Library"
+    forums = [("AF", "Alignment Forum"), ("LW", "LessWrong"), ("EA", "EA Forum")]
     assert [(p.path, p.title, p.prefix) for p in plans] == [
-        ("feed.xml", "The Nonlinear Library", None),
-        ("feeds/AF.xml", "The Nonlinear Library: Alignment Forum", "AF"),
-        ("feeds/LW.xml", "The Nonlinear Library: LessWrong", "LW"),
-        ("feeds/EA.xml", "The Nonlinear Library: EA Forum", "EA"),
+        ("feed.xml", nl, None),
+        *[(f"feeds/{p}.xml", f"{nl}: {forum}", p) for p, forum in forums],
+        *[(f"feeds/{p}-daily.xml", f"{nl}: {forum} Daily", p) for p, forum in forums],
+        *[(f"feeds/{p}-weekly.xml", f"{nl}: {forum} Weekly", p) for p, forum in forums],
+        *[(f"feeds/{p}-top.xml", f"{nl}: {forum} Top Posts", p) for p, forum in forums],
     ]
     assert "The Effective Altruism Forum" in plans[3].description
 
@@ -83,7 +86,8 @@ def test_profiles_templates_and_unknown_prefixes_name_feeds() -> None:
             },
         }
     )
-    titles = {p.path: p.title for p in plan_feeds(config, [_record("WEB"), _record("OLD")])}
+    plans = plan_feeds(config, [_record("WEB"), _record("OLD")])
+    titles = {p.path: p.title for p in plans if p.channel in ("all", "forum")}
     assert titles == {
         "feed.xml": "Forum Audio",
         "feeds/AF.xml": "Alignment Forum Mirror (AF)",

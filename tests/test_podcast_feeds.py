@@ -210,7 +210,12 @@ def _ffprobe(path: Path) -> dict[str, Any]:
 def test_every_library_feed_is_written(made: Made) -> None:
     feeds = _feeds(made.library)
     hostile_file = f"feeds/{feed_file_name(HOSTILE_PREFIX)}"
-    assert set(feeds) == {"feed.xml", "feeds/AF.xml", "feeds/LW.xml", "feeds/EA.xml", hostile_file}
+    stems = ["AF", "LW", "EA", hostile_file.removeprefix("feeds/").removesuffix(".xml")]
+    # Each forum's feed, and its daily, weekly and top posts (the default channels).
+    per_forum = {
+        f"feeds/{s}{kind}.xml" for s in stems for kind in ("", "-daily", "-weekly", "-top")
+    }
+    assert set(feeds) == {"feed.xml", *per_forum}
     assert re.fullmatch(r"feeds/[A-Za-z0-9_-]+\.xml", hostile_file)
     # Rendering for the configured base URL gives exactly what is on disk.
     assert render_library_feeds(made.library, made.config) == feeds

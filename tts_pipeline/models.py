@@ -49,6 +49,10 @@ class Post:
     html: str  # body HTML
     site_name: str  # spoken name: "The AI Alignment Forum", "LessWrong", or the article's site
     prefix: str  # "AF", "LW", "EA", or "WEB" for generic articles
+    # The forum's score (``baseScore``) when fetched, and its tag names; None and () when
+    # the source has none (an article). Karma grows after posting: channels rank by it.
+    karma: float | None = None
+    tags: tuple[str, ...] = ()
 
 
 class SegmentKind(StrEnum):

@@ -138,6 +138,8 @@ def convert_post(
     unchanged = unchanged_episode(library, eid, digest, post)
     if unchanged is not None:
         log.info("%s is complete and unchanged: nothing to do", unchanged.mp3.name)
+        if post.karma is not None:  # karma grows: a newer score can change the channels
+            library.refresh_scores([(eid, post.karma, post.tags)])
         if library.feed_behind():  # a run was killed right after recording its episode
             publish_feed(library, config)
         return unchanged

@@ -83,6 +83,7 @@ def backfill(
     try:
         listing = watcher.list_site(site, rules, since, MAX_PAGES)
         report.listed = len(listing.posts)
+        report.run.rescored += watcher.refresh_scores(site, listing.posts)
         entries = [watcher.listed(site, post, rules) for post in listing.posts]
         if options.top is not None:
             entries = _top(entries, {p.id: p for p in listing.posts}, options.top)
@@ -95,6 +96,7 @@ def backfill(
                  on_post)  # fmt: skip
     except StopRequested:
         report.run.stopped = True
+    watcher.publish_rescored(report.run)
     report.wall_s = time.monotonic() - started
     return report
 

@@ -29,6 +29,7 @@ ANONYMOUS = "Anonymous"
 POST_FIELDS = (
     "_id title slug pageUrl postedAt htmlBody contents { html wordCount }"
     " user { displayName username } coauthors { displayName username } hideAuthor"
+    " baseScore tags { name slug }"
 )
 # The deprecated ``input`` form is what every known client uses and what production answered
 # on record; the ``selector`` form is newer and kept behind a switch until seen live.
@@ -133,6 +134,8 @@ def _to_post(result: dict[str, Any], ref: PostRef, where: str) -> Post:
         html=_body_html(result),
         site_name=site.name,
         prefix=site.prefix,
+        karma=_karma(result.get("baseScore")),
+        tags=_tags(result.get("tags")),
     )
 
 
@@ -157,6 +160,25 @@ def _display_name(user: dict[str, Any]) -> str:
         if isinstance(value, str) and value.strip():
             return " ".join(value.replace("_", " ").split())
     return ""
+
+
+def _karma(value: Any) -> float | None:
+    """``baseScore`` as a number; None when the reply has none (channels then rank it last)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    """Tag names (else slugs), read as the listing reads them, each once."""
+    names: list[str] = []
+    for tag in value if isinstance(value, list) else []:
+        for key in ("name", "slug"):
+            text = tag.get(key) if isinstance(tag, dict) else None
+            if isinstance(text, str) and text.strip():
+                names.append(" ".join(text.replace("_", " ").split()))
+                break
+    return tuple(dict.fromkeys(names))
 
 
 def _published(value: Any, where: str, url: str) -> datetime:

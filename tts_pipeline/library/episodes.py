@@ -28,7 +28,13 @@ from pathlib import Path
 
 from tts_pipeline.errors import LibraryError
 from tts_pipeline.library.folders import EpisodeFolder
-from tts_pipeline.library.state import MP3_COLUMN, PendingEpisode, episode_row, file_identity
+from tts_pipeline.library.state import (
+    MP3_COLUMN,
+    PendingEpisode,
+    episode_row,
+    file_identity,
+    insert_episode,
+)
 from tts_pipeline.models import Episode
 
 log = logging.getLogger(__name__)
@@ -151,7 +157,6 @@ def _move_in(made: EpisodeFolder, final: EpisodeFolder, eid: str) -> None:
 def _record(connect: Connect, note: PendingEpisode) -> None:
     """Record the noted episode and its inputs, and drop the note, in one transaction."""
     row = json.loads(note.row)
-    marks = ",".join("?" * len(row))
     with connect() as conn:
         # The name the feeds gave the episode until now goes once they no longer do.
         conn.execute(
@@ -159,7 +164,7 @@ def _record(connect: Connect, note: PendingEpisode) -> None:
             " WHERE id = ? AND mp3 != ? AND mp3 != ?",
             (time.time(), note.id, row[MP3_COLUMN], f"{note.id}.mp3"),
         )
-        conn.execute(f"INSERT OR REPLACE INTO episodes VALUES ({marks})", row)
+        insert_episode(conn, row)
         if note.inputs_hash is not None:
             conn.execute("INSERT OR REPLACE INTO episode_inputs VALUES (?,?)",
                          (note.id, note.inputs_hash))  # fmt: skip

@@ -1,4 +1,9 @@
-"""A library's feeds: ``feed.xml`` with every episode and ``feeds/<prefix>.xml`` per forum.
+"""A library's feeds: one per channel (``[channels.<name>]``, see ``config.channels``).
+
+The default channels are The Nonlinear Library's: ``feed.xml`` with every episode,
+``feeds/<prefix>.xml`` per forum, and per forum its daily and weekly best and its top 400
+(``feeds/<prefix>-daily.xml``, ``-weekly.xml``, ``-top.xml``); ``channels.select`` decides
+what each lists.
 
 Feeds are rendered from the state database and the files beside each episode, never edited
 in place: the enclosure length is the MP3's size on disk at render time, the transcript and
@@ -7,7 +12,8 @@ URL without writing anything (the local server renders with its own address);
 ``publish_feeds`` writes them atomically, with the cover they name.
 
 Per-forum feeds exist for every configured forum profile (empty until it has episodes, so
-their addresses can be subscribed to at once) and for any other prefix the library holds.
+their addresses can be subscribed to at once) and for any other prefix the library holds
+(articles only in channels karma does not decide).
 """
 
 from __future__ import annotations
@@ -17,13 +23,17 @@ import ipaddress
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from tts_pipeline.config import Config
+from tts_pipeline.config.channels import Channel
 from tts_pipeline.errors import FeedError
 from tts_pipeline.fsutil import atomic_write_bytes
+from tts_pipeline.library.channel_sql import lists_by_itself
+from tts_pipeline.library.channels import select
 from tts_pipeline.library.layout import Library
 from tts_pipeline.library.state import EpisodeRecord
 from tts_pipeline.models import ARTICLE_PREFIX
@@ -55,7 +65,20 @@ class FeedPlan:
     path: str  # relative to the library root, with "/": "feed.xml", "feeds/AF.xml"
     title: str
     description: str
-    prefix: str | None  # None: every episode
+    prefix: str | None  # the forum of a per-forum feed; None: not one forum's
+    channel: str = ""  # the [channels.<name>] it comes from
+    episodes: tuple[EpisodeRecord, ...] = ()  # what it lists, in its order (``channels``)
+    # Whether karma decides what it lists: a karma update can then drop or add an older
+    # episode anywhere in it, not only add the newest.
+    by_karma: bool = False
+    # Its channel's rules with the forums it lists as prefixes (``channel_sql`` reads them).
+    rules: Channel | None = None
+
+    @property
+    def incremental(self) -> bool:
+        """Whether an episode's place in the feed depends on that episode alone, so a
+        publish need only look at the episodes changed since the last one."""
+        return self.rules is None or lists_by_itself(self.rules)
 
 
 def feed_file_name(prefix: str) -> str:
@@ -77,41 +100,106 @@ def _format_title(template: str, **fields: str) -> str:
         ) from exc
 
 
-def plan_feeds(config: Config, records: Iterable[EpisodeRecord]) -> list[FeedPlan]:
-    """The library's feeds: all episodes first, then one per forum prefix."""
-    name = config.templates.podcast_name
-    plans = [
-        FeedPlan(
-            ALL_FEED,
-            name,
-            f"{name}: forum posts from "
-            + ", ".join(dict.fromkeys(s.name for s in config.sites))
-            + ", narrated with text-to-speech.",
-            None,
-        )
-    ]
+def _forum_names(config: Config, records: Iterable[EpisodeRecord]) -> dict[str, tuple[str, str]]:
+    """Every forum prefix with its name in titles and its spoken name: the configured
+    profiles', then any other prefix the library holds (a profile since removed, articles)."""
     forums: dict[str, tuple[str, str]] = {}  # prefix -> (name in titles, spoken name)
     for site in config.sites:
         # The first profile with a prefix names its feed, unless a later one (a configured
         # mirror after the built-ins) sets feed_name itself.
         if site.prefix not in forums or site.feed_name:
             forums[site.prefix] = (site.feed_name or site.name, site.name)
+    for prefix in dict.fromkeys(r.prefix for r in records):
+        if prefix == ARTICLE_PREFIX:
+            forums.setdefault(prefix, ("Articles", "around the web"))
+        forums.setdefault(prefix, (prefix, prefix))
+    return forums
+
+
+@dataclass(frozen=True)
+class _Holdings:
+    """What every channel's plan reads: the forums, the records, the records by forum."""
+
+    forums: dict[str, tuple[str, str]]  # prefix -> (name in titles, spoken name)
+    site_names: str  # every profile's spoken name, for the all-forums description
+    records: list[EpisodeRecord]
+    by_prefix: dict[str, list[EpisodeRecord]]
+    now: datetime
+
+
+def plan_feeds(
+    config: Config, records: Iterable[EpisodeRecord], now: datetime | None = None
+) -> list[FeedPlan]:
+    """The library's feeds, one per channel (``config.channels``), a per-forum channel one
+    per forum prefix, each with the episodes it lists (``channels.select`` at ``now``).
+
+    A path already taken by an earlier feed is skipped (a safe prefix spelling out another's
+    stand-in name), and so are articles in a channel karma decides (they have none).
+    """
+    records = list(records)
+    forums = _forum_names(config, records)
+    by_prefix: dict[str, list[EpisodeRecord]] = {prefix: [] for prefix in forums}
     for record in records:
-        if record.prefix == ARTICLE_PREFIX:
-            forums.setdefault(record.prefix, ("Articles", "around the web"))
-        forums.setdefault(record.prefix, (record.prefix, record.prefix))
-    taken = {ALL_FEED}
-    for prefix, (forum, spoken) in forums.items():
-        path = f"{FEEDS_DIR}/{feed_file_name(prefix)}"
-        if path in taken:  # a safe prefix spelling out another's stand-in name
-            continue
-        taken.add(path)
+        by_prefix[record.prefix].append(record)
+    site_names = ", ".join(dict.fromkeys(s.name for s in config.sites))
+    held = _Holdings(forums, site_names, records, by_prefix, now or datetime.now(UTC))
+    plans: list[FeedPlan] = []
+    taken: set[str] = set()
+    for channel in config.channels:
+        named = _named_prefixes(config, channel)
+        prefixes: list[str | None] = [None]
+        if channel.per_forum:  # each forum it names (every forum when it names none)
+            prefixes = [p for p in forums if not named or p in named]
+        for prefix in prefixes:
+            if prefix == ARTICLE_PREFIX and channel.by_karma:
+                continue
+            path = channel.path
+            if prefix is not None:
+                path = path.replace("{prefix}", feed_file_name(prefix).removesuffix(".xml"))
+            if path not in taken:
+                taken.add(path)
+                plans.append(_plan(config, channel, prefix, path, held))
+    return plans
+
+
+def _named_prefixes(config: Config, channel: Channel) -> set[str]:
+    """The prefixes a channel names, by prefix or by forum profile (none: every forum)."""
+    return set(channel.prefixes) | {config.site(key).prefix for key in channel.forums}
+
+
+def _plan(
+    config: Config, channel: Channel, prefix: str | None, path: str, held: _Holdings
+) -> FeedPlan:
+    """One channel's feed (for one forum prefix, or for all the forums it names)."""
+    name, forums = config.templates.podcast_name, held.forums
+    wanted = _named_prefixes(config, channel) if prefix is None else {prefix}
+    if wanted:
+        pool = [r for p in forums if p in wanted for r in held.by_prefix[p]]
+        forum = ", ".join(forums[p][0] for p in forums if p in wanted)
+        spoken = ", ".join(forums[p][1] for p in forums if p in wanted)
+    else:
+        pool, forum, spoken = held.records, name, held.site_names
+    fields = {"podcast_name": name, "forum": forum, "prefix": prefix or "", "site": spoken,
+              "sites": held.site_names}  # fmt: skip
+    if channel.title:
+        title = channel.title.format(**fields)
+    elif prefix is not None:
         title = _format_title(
             config.templates.forum_feed_title, podcast_name=name, forum=forum, prefix=prefix
         )
+    else:
+        title = name
+    if channel.description:
+        description = channel.description.format(**fields)
+    elif prefix is not None:
         description = f"{name}: posts from {spoken}, narrated with text-to-speech."
-        plans.append(FeedPlan(path, title, description, prefix))
-    return plans
+    else:
+        description = f"{name}: forum posts from {held.site_names}, narrated with text-to-speech."
+    # The pool holds the wanted forums' records only: no filter by prefix is left to do.
+    episodes = select(replace(channel, forums=(), prefixes=()), pool, held.now)
+    rules = replace(channel, forums=(), prefixes=tuple(p for p in forums if p in wanted))
+    return FeedPlan(path, title, description, prefix, channel.name, tuple(episodes),
+                    channel.by_karma, rules)  # fmt: skip
 
 
 def library_url(base_url: str, relative: str) -> str:
@@ -195,7 +283,7 @@ def render_library_feeds(
     """
     base = check_base_url(base_url or config.public_base_url)
     records = library.episodes()
-    items = [(r.prefix, item) for r in records if (item := _item(library, config, base, r))]
+    items = {r.id: item for r in records if (item := _item(library, config, base, r))}
     guids = library.feed_guids()
     feeds: dict[str, bytes] = {}
     for plan in plan_feeds(config, records):
@@ -210,7 +298,7 @@ def render_library_feeds(
             language=config.language,
             podcast_guid=guids.get(plan.path) or podcast_guid(self_url),
         )
-        chosen = [item for prefix, item in items if plan.prefix in (None, prefix)]
+        chosen = [items[r.id] for r in plan.episodes if r.id in items]
         feeds[plan.path] = render_feed(channel, chosen)
     return feeds
 

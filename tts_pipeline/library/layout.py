@@ -31,10 +31,13 @@ from tts_pipeline.library.folders import (
     EpisodeFolder,
 )
 from tts_pipeline.library.state import (
+    LIBRARY_MIGRATIONS,
     LIBRARY_SCHEMA,
     EpisodeRecord,
     VerificationRecord,
+    decode_tags,
     open_state,
+    update_scores,
 )
 from tts_pipeline.models import Episode, Post, Verification
 
@@ -172,7 +175,7 @@ class Library:
             self._swept = True
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return open_state(self.state_path, LIBRARY_SCHEMA)
+        return open_state(self.state_path, LIBRARY_SCHEMA, LIBRARY_MIGRATIONS)
 
     def record_verification(
         self, eid: str, verification: Verification, *, held_back: str = ""
@@ -259,6 +262,15 @@ class Library:
             row = conn.execute("SELECT guid FROM feed_guids WHERE feed = ?", (feed,)).fetchone()
         return str(row[0])
 
+    def refresh_scores(self, scores: list[tuple[str, float, tuple[str, ...]]]) -> int:
+        """Record the karma and tags a listing shows for already published episodes
+        (episode id, karma, tag names), without touching their audio; the number changed.
+        Only a change writes, so an unchanged listing leaves the feeds current."""
+        if not scores or not self.state_path.exists():
+            return 0
+        with self._db() as conn:
+            return update_scores(conn, scores)
+
     def episodes(self) -> list[EpisodeRecord]:
         """Every recorded episode whose MP3 is present, newest post first."""
         if not self.state_path.exists():
@@ -266,8 +278,8 @@ class Library:
         with self._db() as conn:
             rows = conn.execute(
                 "SELECT id, post_id, prefix, title, post_title, authors, url, published,"
-                " description, mp3, size_bytes, duration_s, loudness_lufs, true_peak_dbtp"
-                " FROM episodes ORDER BY published DESC, id"
+                " description, mp3, size_bytes, duration_s, loudness_lufs, true_peak_dbtp,"
+                " karma, tags FROM episodes ORDER BY published DESC, id"
             ).fetchall()
         records = [
             EpisodeRecord(
@@ -285,6 +297,8 @@ class Library:
                 duration_s=r[11],
                 loudness_lufs=r[12],
                 true_peak_dbtp=r[13],
+                karma=r[14],
+                tags=decode_tags(r[15]),
             )
             for r in rows
         ]

@@ -31,6 +31,7 @@ class RunReport:
     forum_errors: list[Outcome] = field(default_factory=list)  # post_id "" = the listing
     backing_off: dict[str, dt.datetime] = field(default_factory=dict)
     left_queued: int = 0  # due posts left for a later run (limits)
+    rescored: int = 0  # published episodes whose karma or tags the listings changed
     stopped: bool = False  # a stop signal ended the run early
 
     @property

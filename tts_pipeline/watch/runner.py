@@ -19,13 +19,14 @@ import datetime as dt
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from tts_pipeline.config.watch import ForumRules
 from tts_pipeline.errors import ConfigError, IngestError, TTSPipelineError
 from tts_pipeline.library.layout import episode_id
 from tts_pipeline.models import ForumSite, Post
+from tts_pipeline.pipeline import publish_feed
 from tts_pipeline.watch.converter import PostConverter
 from tts_pipeline.watch.listing import ListedPost, Listing, list_posts
 from tts_pipeline.watch.report import Outcome, RunReport
@@ -77,7 +78,21 @@ class Watcher(PostConverter):
             self._convert_due(reachable, options, report)
         except StopRequested:
             report.stopped = True
+        self.publish_rescored(report)
         return report
+
+    def refresh_scores(self, site: ForumSite, posts: Iterable[ListedPost]) -> int:
+        """Record the karma and tags ``posts`` show for the episodes already made of them
+        (karma grows for days after posting, and channels rank by it); none is narrated
+        again. The number of episodes changed."""
+        scores = [(_episode_id(p.id, site), p.karma, p.tags) for p in posts]
+        return self.library.refresh_scores(scores)
+
+    def publish_rescored(self, report: RunReport) -> None:
+        """Render the feeds again if karma changed since they were (a conversion in the run
+        renders them too, so only a run that made nothing after the change needs this)."""
+        if report.rescored and self.library.feed_behind():
+            publish_feed(self.library, self.config)
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -109,6 +124,7 @@ class Watcher(PostConverter):
             site.key, (forum.listed_at or since) if listing.truncated else now, self.clock()
         )
         report.listed[site.key] = len(listing.posts)
+        report.rescored += self.refresh_scores(site, listing.posts)
         for item, status, reason in changes:
             if status == Status.SKIPPED:
                 report.skipped.append(Outcome(site.key, item.post_id, item.title, reason))

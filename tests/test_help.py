@@ -26,6 +26,7 @@ COMMANDS = [
     ("watch",),
     ("status",),
     ("backfill",),
+    ("check",),
 ]
 
 

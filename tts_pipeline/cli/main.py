@@ -15,16 +15,17 @@ from pathlib import Path
 
 from tts_pipeline import __version__
 from tts_pipeline.cli.backfill import add_backfill
+from tts_pipeline.cli.check import add_check
 from tts_pipeline.cli.convert import add_convert, add_demo
 from tts_pipeline.cli.feed import add_feed
-from tts_pipeline.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, fail
+from tts_pipeline.cli.output import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, fail
 from tts_pipeline.cli.preview import add_preview
 from tts_pipeline.cli.serve import add_serve
 from tts_pipeline.cli.status import add_status
 from tts_pipeline.cli.voices import add_voices
 from tts_pipeline.cli.watch import add_watch
 from tts_pipeline.config import Config, load_config, parse_executor_spec
-from tts_pipeline.errors import TTSPipelineError
+from tts_pipeline.errors import LibraryBusyError, TTSPipelineError
 from tts_pipeline.memory import map_large_blocks
 
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (add_convert, add_demo, add_feed):
         add(sub, [common, with_library])
     add_voices(sub, [common])
-    for add in (add_preview, add_serve, add_watch, add_status, add_backfill):
+    for add in (add_preview, add_serve, add_watch, add_status, add_backfill, add_check):
         add(sub, [common, with_library])
     return parser
 
@@ -67,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = replace(config, executor=args.executor)
         run: Callable[[argparse.Namespace, Config], int] = args.run
         return run(args, config)
+    except LibraryBusyError as exc:  # another process held what this one needs: try later
+        fail(exc)
+        return EXIT_BUSY
     except TTSPipelineError as exc:
         fail(exc)
         return EXIT_ERROR

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from clirun import run_cli, start_cli
-from watch_forum import config_data, forum_post, write_config
+from watch_forum import config_data, forum_post, post_rows, write_config
 
 from tts_pipeline.cli.output import EXIT_BUSY
 from tts_pipeline.library.layout import Library
@@ -221,4 +221,24 @@ def test_a_convert_that_waits_too_long_says_so_and_exits_75(
         "--quiet",
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
+    assert_whole(config, library)
+
+
+def test_a_watcher_that_waits_too_long_leaves_the_post_queued(tmp_path: Path) -> None:
+    post = forum_post(A, hours_ago=1)
+    with ForumServer({A: post}) as server:
+        config = config_file(tmp_path, server, lock_wait_s=0.5)
+        library = tmp_path / "lib"
+        library.mkdir()
+        args = ("watch", "--once", "--config", str(config), "--library", str(library))
+        with Library(library).converting(A):  # a convert is making it
+            busy = run_cli(*args)
+        assert busy.returncode == 0, busy.stderr
+        assert f"tts-pipeline: waiting for another process converting {A}" in busy.stderr
+        assert "1 left for later runs" in busy.stderr
+        rows = post_rows(library)
+        assert (rows["af", A]["status"], rows["af", A]["attempts"]) == ("queued", 0)
+        again = run_cli(*args)
+        assert again.returncode == 0, again.stderr
+        assert post_rows(library)["af", A]["status"] == "done"
     assert_whole(config, library)

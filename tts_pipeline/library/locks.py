@@ -111,8 +111,16 @@ def claimed_if_free(path: Path) -> Iterator[bool]:
 
 
 def is_held(path: Path) -> bool:
-    """Whether a process holds the lock at ``path`` now (a moment's probe, then let go)."""
-    if not path.exists():
-        return False
-    with claimed_if_free(path) as free:
-        return not free
+    """Whether a process holds the lock at ``path`` now: a moment's shared probe, which
+    neither creates nor removes the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False  # no file: nobody holds it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

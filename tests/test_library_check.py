@@ -5,6 +5,7 @@ is damaged in every way the check knows, and each problem must come out as its o
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -18,6 +19,7 @@ from watch_forum import config_data, forum_post, write_config
 from tts_pipeline.errors import LibraryBusyError
 from tts_pipeline.library.layout import Library
 from tts_pipeline.library.locks import holding, is_held
+from tts_pipeline.library.state import LIBRARY_SCHEMA, open_state
 from tts_pipeline.sample.forum_server import ForumServer
 
 POST = "CheckPostaaaaaaaa"
@@ -118,3 +120,28 @@ def test_a_lock_admits_one_holder_at_a_time_and_bounds_the_wait(tmp_path: Path) 
             pass
         assert 0.2 <= time.monotonic() - started < 1.0
     assert "waiting for another process converting x" in waits
+
+
+def test_a_publication_in_progress_is_left_to_its_process(tmp_path: Path) -> None:
+    """``prepare`` finishes publications killed runs began, never one a live process is in
+    the middle of (it holds the episode's lock)."""
+    library = Library(tmp_path / "lib")
+    library.prepare()
+    staged = library.staging()
+    staged.prepare()
+    mp3 = staged.mp3_path("Live")
+    mp3.write_bytes(b"\xff\xfb" * 100)
+    found = mp3.stat()
+    row = ["Live", "Live", "AF", "t", "t", "a", "https://x.test/", "2024-01-01T00:00:00+00:00"]
+    row += ["d", "Live.mp3", found.st_size, 1.0, -16.0, -1.0, "2024-01-01T00:00:00+00:00"]
+    note = ("Live", staged.name, json.dumps(row), None, found.st_size, found.st_ino)
+    with open_state(library.state_path, LIBRARY_SCHEMA) as conn:
+        conn.execute(
+            "INSERT INTO pending_episodes VALUES (?,?,?,?,?,?,?)", (*note, found.st_mtime_ns)
+        )
+    with library.converting("Live"):  # its process is moving the files in right now
+        Library(library.root).prepare()
+        assert mp3.is_file() and library.episodes() == []
+    Library(library.root).prepare()  # that process was killed: the next run finishes it
+    assert [r.id for r in library.episodes()] == ["Live"]
+    assert not mp3.exists()

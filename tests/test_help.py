@@ -27,6 +27,7 @@ COMMANDS = [
     ("status",),
     ("publish",),
     ("backfill",),
+    ("check",),
 ]
 
 

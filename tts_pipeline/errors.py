@@ -133,3 +133,12 @@ class PublishError(TTSPipelineError):
     def __init__(self, message: str, *, location: str | None = None) -> None:
         super().__init__(message)
         self.location = location
+
+
+class LibraryBusyError(BusyError):
+    """Another process held what this one needs in the library (an episode it is making, the
+    feeds it is writing) for longer than this one would wait."""
+
+    def __init__(self, message: str, *, what: str) -> None:
+        super().__init__(message)
+        self.what = what

@@ -20,10 +20,12 @@ _UMASK = _read_umask()
 
 
 @contextlib.contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
+def atomic_path(final: Path, *, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; on success fsync it and rename it into place.
 
-    On any exception the temporary file is removed and ``final`` is untouched.
+    On any exception the temporary file is removed and ``final`` is untouched. With
+    ``replace=False`` a file already at ``final`` stays (FileExistsError): the first of
+    several processes writing the same file wins, and the others use its file.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
@@ -35,7 +37,11 @@ def atomic_path(final: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        if replace:
+            os.replace(tmp, final)
+        else:
+            os.link(tmp, final)  # FileExistsError when another process's file is there
+            tmp.unlink()
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -127,7 +127,30 @@ def convert_post(
 ) -> Episode:
     """Turn a fetched post into a published episode. With ``config.verify`` every chunk is
     checked by a speech recogniser while later ones are synthesised; an episode below
-    ``hold`` is then made and recorded but not published (HeldBackError)."""
+    ``hold`` is then made and recorded but not published (HeldBackError).
+
+    One process at a time converts a post (``Library.converting``): another converting it
+    now is waited for (LibraryBusyError after ``library.wait_s``), and what it published
+    meanwhile is then found unchanged, not made twice."""
+    with library.converting(episode_id(post)):
+        return _convert_post_alone(
+            post, config=config, library=library, voice=voice, jobs=jobs,
+            progress=progress, hold=hold, executor=executor,
+        )  # fmt: skip
+
+
+def _convert_post_alone(
+    post: Post,
+    *,
+    config: Config,
+    library: Library,
+    voice: VoiceProfile,
+    jobs: int,
+    progress: Progress | None,
+    hold: HoldBar | None,
+    executor: ExecutionBackend | None,
+) -> Episode:
+    """``convert_post`` with the post's lock held."""
     script, chunks = plan_post(post, config, voice)
     eid, description = episode_id(post), describe(post, script)
     engine = get_engine(voice.engine)

@@ -85,14 +85,17 @@ def place_made(library: Library, config: Config, made: MadeEpisode) -> Episode:
     """Put a worker's episode in place: its files written aside, then published as
     ``convert_post`` publishes its own (``pipeline.publish_made``)."""
     eid = made.episode.id
-    staged = make_aside(library, eid)
-    known = {path.name for path in staged.episode_files(eid)}
-    for name in made.files:
-        if name not in known:
-            raise SynthesisError(f"episode {eid}: a worker sent an unexpected file {name!r}")
-        atomic_write_bytes(staged.path / name, made.files[name])
-    episode = replace(made.episode, mp3=library.mp3_path(eid), script_txt=library.script_path(eid))
-    return publish_made(library, config, staged, episode, made.inputs)
+    with library.converting(eid):  # no other process stages or publishes it meanwhile
+        staged = make_aside(library, eid)
+        known = {path.name for path in staged.episode_files(eid)}
+        for name in made.files:
+            if name not in known:
+                raise SynthesisError(f"episode {eid}: a worker sent an unexpected file {name!r}")
+            atomic_write_bytes(staged.path / name, made.files[name])
+        episode = replace(
+            made.episode, mp3=library.mp3_path(eid), script_txt=library.script_path(eid)
+        )
+        return publish_made(library, config, staged, episode, made.inputs)
 
 
 def convert_whole(

@@ -21,6 +21,7 @@ from tts_pipeline.cli.output import (
     fail,
     positive_int,
     print_episode,
+    shared_library,
     since,
     summary_line,
 )
@@ -29,7 +30,6 @@ from tts_pipeline.cli.watch import print_report
 from tts_pipeline.config import Config
 from tts_pipeline.errors import WatcherBusyError
 from tts_pipeline.execution import open_executor
-from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
 from tts_pipeline.synth.engine import require_installed
 from tts_pipeline.synth.voices import load_voice
@@ -96,7 +96,7 @@ def run_backfill(args: argparse.Namespace, config: Config) -> int:
     voice = load_voice(args.voice or config.voice)
     require_installed(voice)
     config.site(args.forum)  # an unknown forum is an error before anything else
-    library = Library(config.library)
+    library = shared_library(config)
     library.prepare()
     tty = bars_wanted(args.quiet)
     bar = PostsBar(f"Backfill {args.forum}") if tty else None

@@ -14,6 +14,7 @@ from typing import Any
 
 from tts_pipeline.batch.urls import read_url_file
 from tts_pipeline.cli.output import (
+    EXIT_BUSY,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
@@ -22,12 +23,13 @@ from tts_pipeline.cli.output import (
     chunk_bar,
     fail,
     print_episode,
+    shared_library,
     summary_line,
 )
 from tts_pipeline.cli.publish import Publishing
 from tts_pipeline.cli.voices import demo_voice
 from tts_pipeline.config import Config
-from tts_pipeline.errors import TTSPipelineError
+from tts_pipeline.errors import LibraryBusyError, TTSPipelineError
 from tts_pipeline.execution import open_executor
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
@@ -105,7 +107,7 @@ def convert_all(
     voice = load_voice(args.voice or config.voice)
     require_installed(voice)
     jobs = args.jobs or config.effective_jobs()
-    library = Library(config.library)
+    library = shared_library(config)
     http = http_client(config)
     progress = chunk_bar(args.quiet)
     batch = UrlBatch(len(urls), bar=progress is not None and len(urls) > 1)
@@ -126,7 +128,7 @@ def convert_all(
                     executor=executor,
                 )
             except TTSPipelineError as exc:
-                batch.failed()
+                batch.failed(busy=isinstance(exc, LibraryBusyError))
                 with batch.printing():
                     fail(exc if len(urls) == 1 else f"{url}: {exc}")
                 continue
@@ -137,7 +139,9 @@ def convert_all(
     publishing.finish()
     if summary and not args.quiet:
         print(batch.summary(), file=sys.stderr)
-    return EXIT_ERROR if batch.failures else EXIT_OK
+    if batch.failures:  # only waits given up on: try again later
+        return EXIT_BUSY if batch.failures == batch.busy else EXIT_ERROR
+    return EXIT_OK
 
 
 class UrlBatch:
@@ -149,6 +153,7 @@ class UrlBatch:
         self.converted = 0
         self.unchanged = 0
         self.failures = 0
+        self.busy = 0  # failures that were waits for another process, given up on
         self._bar = PostsBar("Converting") if bar else None
         self._started = time.monotonic()
         self.wall_s = 0.0
@@ -178,8 +183,9 @@ class UrlBatch:
         if self._bar:
             self._bar.post("converted")
 
-    def failed(self) -> None:
+    def failed(self, *, busy: bool = False) -> None:
         self.failures += 1
+        self.busy += busy
         if self._bar:
             self._bar.post("failed")
 

@@ -6,11 +6,10 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from tts_pipeline.cli.output import EXIT_OK
+from tts_pipeline.cli.output import EXIT_OK, shared_library
 from tts_pipeline.config import Config
 from tts_pipeline.errors import LibraryError
 from tts_pipeline.library.feeds import publish_feeds
-from tts_pipeline.library.layout import Library
 
 
 def add_feed(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -32,7 +31,7 @@ def add_feed(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 
 
 def run_feed(args: argparse.Namespace, config: Config) -> int:
-    library = Library(config.library)
+    library = shared_library(config)
     if not library.state_path.is_file():
         raise LibraryError(f"{library.root} is not a library yet (no {library.state_path.name})")
     written = publish_feeds(library, config, args.base_url)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tts_pipeline import __version__
 from tts_pipeline.cli.backfill import add_backfill
+from tts_pipeline.cli.check import add_check
 from tts_pipeline.cli.convert import add_convert, add_demo
 from tts_pipeline.cli.feed import add_feed
 from tts_pipeline.cli.output import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, fail
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_voices(sub, [common])
     for add in (add_preview, add_serve, add_watch, add_status, add_backfill, add_publish):
         add(sub, [common, with_library])
+    add_check(sub, [common, with_library])
     return parser
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from tts_pipeline.config import Config
 from tts_pipeline.config.watch import parse_date
+from tts_pipeline.library.layout import Library
 from tts_pipeline.models import ChunkAudio, Episode
 from tts_pipeline.pipeline import enclosure_url
 from tts_pipeline.verify.summary import verification_json, verification_line
@@ -35,6 +36,17 @@ def fail(problem: BaseException | str) -> None:
     """One line on stderr: ``tts-pipeline: error: ...`` (white space folded)."""
     message = " ".join(str(problem).split()) or type(problem).__name__
     print(f"tts-pipeline: error: {message}", file=sys.stderr)
+
+
+def say_waiting(line: str) -> None:
+    """One line on stderr when a process starts waiting for another (``Library.on_wait``)."""
+    print(f"tts-pipeline: {line}", file=sys.stderr, flush=True)
+
+
+def shared_library(config: Config) -> Library:
+    """The config's library, for a command that writes to it: it waits up to
+    ``lock_wait_s`` for another process that holds what it needs, and says so."""
+    return Library(config.library, wait_s=config.lock_wait_s, on_wait=say_waiting)
 
 
 # -- progress bars ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tts_pipeline.cli.output import (
     fail,
     positive_int,
     print_episode,
+    shared_library,
     since,
     when,
 )
@@ -27,7 +28,6 @@ from tts_pipeline.cli.publish import Publishing
 from tts_pipeline.config import Config
 from tts_pipeline.errors import TTSPipelineError, WatcherBusyError
 from tts_pipeline.execution import open_executor
-from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
 from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.watch.lock import watch_lock
@@ -94,7 +94,7 @@ def add_watch(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 
 def run_watch(args: argparse.Namespace, config: Config) -> int:
     voice = load_voice(args.voice or config.voice)
-    library = Library(config.library)
+    library = shared_library(config)
     options = RunOptions(
         forums=tuple(args.forum) if args.forum else None,
         since=args.since,

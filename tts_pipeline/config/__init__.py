@@ -81,6 +81,9 @@ class Config:
     verify_model: str = "tiny.en"  # Whisper model name, or a local CTranslate2 model folder
     verify_threshold: float = 0.8  # chunk word error rate above which it is spoken again
     executor: str = "local"  # where chunks are spoken: local, or dask://HOST:PORT
+    # How long a process waits for another converting the same post (or writing the feeds)
+    # in the same library before it gives up (exit 75).
+    lock_wait_s: float = 600.0
     source: Path | None = None  # the file this came from, if any
 
     def site(self, key: str) -> ForumSite:
@@ -160,6 +163,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         ("verify_model", str),
         ("verify_threshold", float),
         ("executor", str),
+        ("lock_wait_s", float),
     ):
         if name in data:
             value = data[name]

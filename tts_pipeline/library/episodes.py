@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 STALE_PART_S = 24 * 3600  # a temporary file this old belongs to a run that was killed
 
 Connect = Callable[[], contextlib.AbstractContextManager[sqlite3.Connection]]
+Claim = Callable[[str], contextlib.AbstractContextManager[bool]]
 
 
 def publish_episode(
@@ -116,8 +117,11 @@ def sweep_retired(connect: Connect, final: EpisodeFolder) -> None:
             conn.execute("DELETE FROM retired_files WHERE name = ?", (name,))
 
 
-def finish_pending(connect: Connect, final: EpisodeFolder) -> None:
+def finish_pending(connect: Connect, final: EpisodeFolder, claim: Claim) -> None:
     """Finish what a run killed inside :func:`publish_episode` began.
+
+    A note whose episode another process is making now (``claim(id)`` yields False: that
+    process holds the episode's lock) is that process's to finish, and left alone.
 
     The noted MP3 still waiting: the files move in and the episode is recorded. The noted
     MP3 already in episodes/ (so every file moved before it): it is recorded. Neither (the
@@ -127,19 +131,26 @@ def finish_pending(connect: Connect, final: EpisodeFolder) -> None:
     with connect() as conn:
         notes = [PendingEpisode(*r) for r in conn.execute("SELECT * FROM pending_episodes")]
     for note in notes:
-        made = EpisodeFolder(final.root, note.folder)
-        if file_identity(made.mp3_path(note.id)) == note.mp3_identity:
-            log.info("finishing the publication of %s, which a killed run began", note.id)
-            _move_in(made, final, note.id)
-        if file_identity(final.mp3_path(note.id)) == note.mp3_identity:
-            _link_public(final, note)
-        else:
-            log.info("dropping the publication of %s, made again since it began", note.id)
-            with connect() as conn:
-                conn.execute("DELETE FROM episode_inputs WHERE episode_id = ?", (note.id,))
-                _drop_note(conn, note)
-            continue
-        _record(connect, note)
+        with claim(note.id) as ours:
+            if ours:
+                _finish(connect, final, note)
+
+
+def _finish(connect: Connect, final: EpisodeFolder, note: PendingEpisode) -> None:
+    """Finish one note's publication (see :func:`finish_pending`)."""
+    made = EpisodeFolder(final.root, note.folder)
+    if file_identity(made.mp3_path(note.id)) == note.mp3_identity:
+        log.info("finishing the publication of %s, which a killed run began", note.id)
+        _move_in(made, final, note.id)
+    if file_identity(final.mp3_path(note.id)) == note.mp3_identity:
+        _link_public(final, note)
+    else:
+        log.info("dropping the publication of %s, made again since it began", note.id)
+        with connect() as conn:
+            conn.execute("DELETE FROM episode_inputs WHERE episode_id = ?", (note.id,))
+            _drop_note(conn, note)
+        return
+    _record(connect, note)
 
 
 def _move_in(made: EpisodeFolder, final: EpisodeFolder, eid: str) -> None:

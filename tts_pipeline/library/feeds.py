@@ -307,8 +307,15 @@ def publish_feeds(library: Library, config: Config, base_url: str | None = None)
     """Render every feed and write it (atomically) with the cover; return the feed paths.
 
     A feed's podcast:guid is kept from the first time it is published at a public URL; a
-    loopback or test address never fixes it.
+    loopback or test address never fixes it. One process at a time renders and writes
+    (``Library.writing_feeds``), each from the state as it is then: two processes that
+    published at once cannot leave the feeds without the episode the other recorded.
     """
+    with library.writing_feeds():
+        return _write_feeds(library, config, base_url)
+
+
+def _write_feeds(library: Library, config: Config, base_url: str | None) -> list[Path]:
     base = check_base_url(base_url or config.public_base_url)
     records = library.episodes()
     if is_public_url(base):

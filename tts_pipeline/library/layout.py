@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,13 @@ from tts_pipeline.library.folders import (
     STAGING_FOLDER,
     EpisodeFolder,
 )
+from tts_pipeline.library.locks import (
+    FEEDS_LOCK,
+    LOCKS_FOLDER,
+    Notify,
+    claimed_if_free,
+    holding,
+)
 from tts_pipeline.library.state import (
     LIBRARY_MIGRATIONS,
     LIBRARY_SCHEMA,
@@ -42,6 +50,7 @@ from tts_pipeline.library.state import (
 from tts_pipeline.models import Episode, Post, Verification
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+LOCK_WAIT_S = 600.0  # how long a process waits for another converting the same post
 
 
 def episode_id(post: Post) -> str:
@@ -52,9 +61,17 @@ def episode_id(post: Post) -> str:
 
 
 class Library:
-    def __init__(self, root: Path) -> None:
+    """A library folder. Any number of processes may use one at once (:mod:`locks`):
+    ``wait_s`` is how long this one waits for another that holds what it needs, and
+    ``on_wait`` hears one line when it starts waiting."""
+
+    def __init__(
+        self, root: Path, *, wait_s: float = LOCK_WAIT_S, on_wait: Notify | None = None
+    ) -> None:
         self.root = root
         self.published = EpisodeFolder(root, EPISODES_FOLDER)  # what the feeds list
+        self.wait_s = wait_s
+        self.on_wait = on_wait
         self._swept = False
 
     @property
@@ -86,6 +103,26 @@ class Library:
         """Temporary files a killed run left for episode ``eid`` where episode files are
         written; call only when no other run is making it."""
         remove_partial_files(eid, self._episode_folders())
+
+    def episode_lock_path(self, eid: str) -> Path:
+        return self.root / LOCKS_FOLDER / f"episode-{eid}.lock"
+
+    @contextlib.contextmanager
+    def converting(self, eid: str) -> Iterator[bool]:
+        """Be the one process making episode ``eid`` while inside (staging, publishing and
+        recording it), waiting for another that is; yield whether it waited (the other may
+        have made it meanwhile). What a killed run left for it is removed first."""
+        lock = self.episode_lock_path(eid)
+        with holding(lock, what=f"converting {eid}", wait_s=self.wait_s,
+                     on_wait=self.on_wait) as waited:  # fmt: skip
+            self.remove_partial_files(eid)
+            yield waited
+
+    def writing_feeds(self) -> contextlib.AbstractContextManager[bool]:
+        """Be the one process rendering and writing the feeds while inside: each renders the
+        state as it is once the lock is held, so the last to write wrote the newest."""
+        lock = self.root / LOCKS_FOLDER / f"{FEEDS_LOCK}.lock"
+        return holding(lock, what="writing the feeds", wait_s=self.wait_s, on_wait=self.on_wait)
 
     def _episode_folders(self) -> tuple[EpisodeFolder, ...]:
         """Where episode files are written: episodes/ and the two folders made aside."""
@@ -165,7 +202,7 @@ class Library:
         except OSError as exc:
             raise LibraryError(f"cannot use library folder {self.root}: {exc.strerror}") from exc
         if self.state_path.exists():
-            finish_pending(self._db, self.published)
+            finish_pending(self._db, self.published, self._claim_if_free)
         if not self._swept:
             caches = [*self.cache_dir.glob("chunks/*/"), *self.cache_dir.glob("segments/*/")]
             folders = [f.path for f in self._episode_folders()]
@@ -173,6 +210,10 @@ class Library:
                 [self.root, *folders, self.feeds_dir, self.previews_dir, *caches], self.work_dir
             )
             self._swept = True
+
+    def _claim_if_free(self, eid: str) -> contextlib.AbstractContextManager[bool]:
+        """Episode ``eid``'s lock, if no process is making it (see :meth:`converting`)."""
+        return claimed_if_free(self.episode_lock_path(eid))
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return open_state(self.state_path, LIBRARY_SCHEMA, LIBRARY_MIGRATIONS)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from tts_pipeline.errors import LibraryError
 from tts_pipeline.models import Episode, Verification
 
+BUSY_TIMEOUT_S = 30.0  # how long a write waits for another process's to end
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Every table of the library's state, ensured on each connection (``open_state``).
@@ -293,12 +294,14 @@ def open_state(
     Every SQLite fault becomes one LibraryError naming the file.
     """
     try:
-        conn = sqlite3.connect(path, timeout=5.0)
+        # IMMEDIATE: a transaction takes the write lock at its start (waiting up to the busy
+        # timeout for another process's), never upgrading a read mid-way, which SQLite
+        # refuses at once when another process wrote meanwhile.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level="IMMEDIATE")
     except sqlite3.Error as exc:
         raise LibraryError(f"cannot open state database {path}: {exc}") from exc
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(schema)
         if migrations:
             migrate(conn, migrations)

@@ -73,16 +73,34 @@ def read_cached(path: Path, key: str) -> CachedChunk | None:
 def store(cache_dir: Path, key: str, pcm: Pcm, stats: ChunkStats | None) -> CachedChunk:
     """Write ``pcm`` as the cache entry for ``key`` (atomically), with its loudness and pause
     statistics beside it (measured by the worker that spoke it, while other chunks are still
-    being spoken), and return its record."""
+    being spoken), and return its record.
+
+    An entry another process stored meanwhile (processes converting posts that share a
+    sentence, such as the outro) is kept and its record returned: an engine's takes of one
+    text may differ by a frame, and a process already packaging that entry must find the
+    file its record describes. Only a damaged entry is replaced."""
     wav = cache_path(cache_dir, key)
-    _write_wav(wav, pcm)
+    if not _write_wav(wav, pcm, replace=False):
+        existing = read_cached(wav, key)
+        if existing is not None:
+            return existing
+        _write_wav(wav, pcm, replace=True)
     if stats is not None and stats.frames == pcm.frames:
         save_stats(wav, stats)
     return CachedChunk(key, pcm.frames, pcm.sample_rate)
 
 
-def _write_wav(path: Path, pcm: Pcm) -> None:
-    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as wav:
+def _write_wav(path: Path, pcm: Pcm, *, replace: bool) -> bool:
+    """Write the entry; False (and nothing written) if one is there and not ``replace``."""
+    try:
+        _write_frames(path, pcm, replace=replace)
+    except FileExistsError:
+        return False
+    return True
+
+
+def _write_frames(path: Path, pcm: Pcm, *, replace: bool) -> None:
+    with atomic_path(path, replace=replace) as tmp, wave.open(str(tmp), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(pcm.sample_rate)

@@ -24,6 +24,7 @@ from tts_pipeline.errors import (
     ConfigError,
     HeldBackError,
     IngestError,
+    LibraryBusyError,
     LibraryError,
     PostNotFoundError,
     TTSPipelineError,
@@ -141,9 +142,10 @@ class PostConverter:
     # The steps of convert_row, for callers that make the episode elsewhere (batch.whole).
 
     def start_row(self, row: PostRow) -> None:
-        """Claim ``row`` (counts an attempt) and remove what a killed attempt left."""
+        """Claim ``row`` (counts an attempt). What a killed attempt left is removed once
+        the episode's lock is held (``Library.converting``): another process may be making
+        it now."""
         self.state.start(row, self.clock())
-        self.library.remove_partial_files(row.episode_id)
 
     def fetch_row(self, site: ForumSite, row: PostRow) -> Post:
         return fetch_forummagnum(PostRef(site, row.post_id, row.url), self.http)
@@ -174,6 +176,10 @@ class PostConverter:
         except (LibraryError, ConfigError):
             self.state.abandon(row, self.clock())  # not the post's fault: stop the run
             raise
+        except LibraryBusyError as exc:  # another process is converting it: not an attempt
+            self.state.abandon(row, self.clock())
+            log.warning("%s post %s: %s", row.forum, row.post_id, exc)
+            report.left_queued += 1
         except TTSPipelineError as exc:
             self._fail(row, attempts, str(exc), self.clock(), retry_now=False, report=report)
             # An error, a refusal or a timeout from the forum: no more fetches this run.

@@ -9,7 +9,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tts_pipeline.cli.output import EXIT_BUSY, EXIT_ERROR, EXIT_OK, Bar, bars_wanted
+from tts_pipeline.cli.output import (
+    EXIT_BUSY,
+    EXIT_ERROR,
+    EXIT_OK,
+    Bar,
+    bars_wanted,
+    shared_library,
+)
 from tts_pipeline.config import Config
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode
@@ -72,7 +79,7 @@ def add_publish(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 
 
 def run_publish(args: argparse.Namespace, config: Config) -> int:
-    library = Library(config.library)
+    library = shared_library(config)
     bar = Bar("Publishing", "file") if bars_wanted(args.quiet) else None
 
     def progress(step: PublishStep) -> None:

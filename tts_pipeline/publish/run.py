@@ -22,7 +22,7 @@ from tts_pipeline.publish.announce import announce
 from tts_pipeline.publish.check import CheckReport, check_public, public_feed_urls
 from tts_pipeline.publish.sync import Progress, PublishReport, publish_library
 from tts_pipeline.publish.targets import open_target
-from tts_pipeline.publish.tree import ALL_FEED, ATOM_NS
+from tts_pipeline.publish.tree import ALL_FEED, ATOM_NS, public_tree
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ def publish_configured(
     with exclusive(library.root / LOCK_NAME, busy, wait_s=wait_s):
         if library.feed_behind() or _rendered_for(library) != library_url(base, ALL_FEED):
             publish_feeds(library, config, base)
+        with library.writing_feeds():  # every page read from one generation of the feeds
+            tree = public_tree(library.root, base)
         target = open_target(
             spec,
             settings.endpoint_url or None,
@@ -88,6 +90,7 @@ def publish_configured(
             grace_s=settings.grace_s,
             progress=progress,
             workers=settings.workers,
+            tree=tree,
         )
         if dry_run:
             return PublishOutcome(report, base)

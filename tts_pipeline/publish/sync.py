@@ -88,16 +88,20 @@ def publish_library(
     progress: Progress | None = None,
     cache: CachePolicy | None = None,
     workers: int = 4,
+    tree: PublicTree | None = None,
 ) -> PublishReport:
     """Publish the library's public tree (feeds rendered for ``base_url``) to ``target``.
 
     ``workers``: uploads at once within one stage (one stage never overlaps the next).
+    ``tree``: the public tree already read (by a caller that read it while no process was
+    writing the feeds); default: read here.
     ``dry_run``: decide, upload and remove nothing. ``check``: list the target and trust
     nothing the record says that the listing does not confirm. PublishError (one line) on
     any failure; what went up before it is recorded, and the next run completes the rest.
     """
     started = time.monotonic()
-    tree = public_tree(library_root, base_url)
+    if tree is None:
+        tree = public_tree(library_root, base_url)
     if not tree.files:
         raise PublishError(f"{library_root} has no feed.xml: render the feeds before publishing")
     policy = cache or CachePolicy()

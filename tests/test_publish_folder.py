@@ -229,3 +229,32 @@ def test_killed_folder_publishes_never_leave_a_feed_naming_a_missing_file(tmp_pa
     assert {p for p in published if not Path(p).name.startswith(".")} == expected
     for path in expected:
         assert file_digests(out / path) == file_digests(lib / path)
+
+
+def test_archive_pages_unchanged_since_the_last_read_are_not_read_again(tmp_path: Path) -> None:
+    """A publish of a large archive reads only its changed pages: an archive page whose size
+    and mtime are those remembered is taken from the memo, with the files it named."""
+    lib = tmp_path / "lib"
+    build_library(lib, BASE, 5, archive=2)
+    first = public_tree(lib, BASE)
+    assert list(first.archive_names) == ["feeds/archive/1.xml"]
+    page = lib / "feeds/archive/1.xml"
+    stat = page.stat()
+    page.write_bytes(b"\0" * stat.st_size)  # unreadable as XML, with the same size and mtime
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = public_tree(lib, BASE, first.archive_names)
+    assert again.files.keys() == first.files.keys()
+    assert again.archive_names == first.archive_names
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # changed: read, and refused
+    with pytest.raises(PublishError, match="archive/1.xml"):
+        public_tree(lib, BASE, first.archive_names)
+
+
+def test_a_page_taken_from_the_memo_is_checked_before_it_goes_up(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    build_library(lib, BASE, 5, archive=2)
+    publish_library(lib, FolderTarget(tmp_path / "one"), base_url=BASE)  # remembers the pages
+    second = publish_library(lib, FolderTarget(tmp_path / "two"), base_url=BASE)
+    assert second.uploaded == len(public_tree(lib, BASE).files)  # a new target gets it all
+    page = "feeds/archive/1.xml"
+    assert (tmp_path / "two" / page).read_bytes() == (lib / page).read_bytes()

@@ -9,6 +9,7 @@ named by no published feed: it is removed once the grace period has passed since
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from types import TracebackType
 from typing import Self
 
 from tts_pipeline.errors import PublishError
+from tts_pipeline.publish.tree import PageNames
 
 RECORD_NAME = "publish.sqlite3"
 
@@ -37,6 +39,15 @@ CREATE TABLE IF NOT EXISTS published_objects (
     uploaded_at REAL NOT NULL,
     unreferenced_since REAL,
     PRIMARY KEY (target, path)
+);
+-- What each archive feed page named when last read (``tree.PageNames``): the same for every
+-- target, as it describes the library's own files.
+CREATE TABLE IF NOT EXISTS archive_page_names (
+    page TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    base_url TEXT NOT NULL,
+    files TEXT NOT NULL
 );
 """
 
@@ -134,6 +145,29 @@ class PublishRecord:
         self._write(
             "UPDATE published_objects SET unreferenced_since = ? WHERE target = ? AND path = ?",
             *((since, self.target, p) for p in paths),
+        )
+
+    def page_names(self) -> dict[str, PageNames]:
+        rows = self._conn.execute(
+            "SELECT page, size, mtime_ns, base_url, files FROM archive_page_names"
+        ).fetchall()
+        return {
+            r[0]: PageNames(r[1], r[2], r[3], tuple(tuple(f) for f in json.loads(r[4])))
+            for r in rows
+        }
+
+    def keep_page_names(self, old: dict[str, PageNames], new: dict[str, PageNames]) -> None:
+        """Store what changed from ``old`` to ``new`` (pages gone are forgotten)."""
+        self._write(
+            "INSERT OR REPLACE INTO archive_page_names VALUES (?,?,?,?,?)",
+            *(
+                (page, n.size, n.mtime_ns, n.base_url, json.dumps(n.files))
+                for page, n in new.items()
+                if old.get(page) != n
+            ),
+        )
+        self._write(
+            "DELETE FROM archive_page_names WHERE page = ?", *((p,) for p in old if p not in new)
         )
 
     def touch(self, path: str, mtime_ns: int) -> None:

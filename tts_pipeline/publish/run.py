@@ -19,10 +19,10 @@ from tts_pipeline.library.feeds import check_base_url, library_url, publish_feed
 from tts_pipeline.library.layout import Library
 from tts_pipeline.locks import exclusive
 from tts_pipeline.publish.announce import announce
-from tts_pipeline.publish.check import CheckReport, check_public, public_feed_urls
+from tts_pipeline.publish.check import CheckReport, check_public
 from tts_pipeline.publish.sync import Progress, PublishReport, publish_library
 from tts_pipeline.publish.targets import open_target
-from tts_pipeline.publish.tree import ALL_FEED, ATOM_NS, public_tree
+from tts_pipeline.publish.tree import ALL_FEED, ATOM_NS
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,6 @@ def publish_configured(
     with exclusive(library.root / LOCK_NAME, busy, wait_s=wait_s):
         if library.feed_behind() or _rendered_for(library) != library_url(base, ALL_FEED):
             publish_feeds(library, config, base)
-        with library.writing_feeds():  # every page read from one generation of the feeds
-            tree = public_tree(library.root, base)
         target = open_target(
             spec,
             settings.endpoint_url or None,
@@ -90,11 +88,11 @@ def publish_configured(
             grace_s=settings.grace_s,
             progress=progress,
             workers=settings.workers,
-            tree=tree,
+            feeds_lock=library.writing_feeds(),  # every page read from one generation of feeds
         )
         if dry_run:
             return PublishOutcome(report, base)
-        feeds = public_feed_urls(library.root, base)
+        feeds = [library_url(base, page) for page in report.subscription_pages]
         checked = None
         if check or settings.check_after:
             checked = check_public(feeds, only=None if check else report.uploaded_paths)

@@ -13,11 +13,13 @@ missing file.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from tts_pipeline.publish.tree import (
     CachePolicy,
     PublicFile,
     PublicTree,
+    Role,
     looks_public,
     public_tree,
 )
@@ -66,6 +69,7 @@ class PublishReport:
     seconds: float
     uploaded_paths: tuple[str, ...] = ()
     deleted_paths: tuple[str, ...] = ()
+    subscription_pages: tuple[str, ...] = ()  # the feeds apps subscribe to, as published
 
 
 @dataclass(frozen=True)
@@ -88,24 +92,27 @@ def publish_library(
     progress: Progress | None = None,
     cache: CachePolicy | None = None,
     workers: int = 4,
-    tree: PublicTree | None = None,
+    feeds_lock: AbstractContextManager[object] | None = None,
 ) -> PublishReport:
     """Publish the library's public tree (feeds rendered for ``base_url``) to ``target``.
 
     ``workers``: uploads at once within one stage (one stage never overlaps the next).
-    ``tree``: the public tree already read (by a caller that read it while no process was
-    writing the feeds); default: read here.
+    ``feeds_lock``: held while the feeds are read, so that no process rewrites them meanwhile
+    and every page comes from one generation of them.
     ``dry_run``: decide, upload and remove nothing. ``check``: list the target and trust
     nothing the record says that the listing does not confirm. PublishError (one line) on
     any failure; what went up before it is recorded, and the next run completes the rest.
     """
     started = time.monotonic()
-    if tree is None:
-        tree = public_tree(library_root, base_url)
-    if not tree.files:
-        raise PublishError(f"{library_root} has no feed.xml: render the feeds before publishing")
     policy = cache or CachePolicy()
     with PublishRecord(library_root, target.url) as record:
+        remembered = record.page_names()
+        with feeds_lock or contextlib.nullcontext():
+            tree = public_tree(library_root, base_url, remembered)
+        if not tree.files:
+            raise PublishError(f"{library_root} has no feed.xml: render the feeds first")
+        if not dry_run:
+            record.keep_page_names(remembered, tree.archive_names)
         known = record.objects()
         listed = check or record.listed_at() is None
         if listed:
@@ -126,6 +133,9 @@ def publish_library(
         seconds=time.monotonic() - started,
         uploaded_paths=tuple(u.file.relative for u in uploads),
         deleted_paths=tuple(deleted),
+        subscription_pages=tuple(
+            sorted(p for p, f in tree.files.items() if f.role is Role.SUBSCRIPTION)
+        ),
     )
 
 
@@ -209,9 +219,12 @@ def _stage_of(upload: _Upload) -> tuple[int, bool]:
 
 def _put(target: Target, upload: _Upload) -> StoredObject:
     public = upload.file
+    body: Path | bytes = public.data if public.data is not None else public.path
+    if public.data is None and public.role in (Role.ARCHIVE, Role.SUBSCRIPTION):
+        body = _page_as_read(public, upload.sha256)
     etag = target.put(
         public.relative,
-        public.data if public.data is not None else public.path,
+        body,
         content_type=upload.content_type,
         cache_control=upload.cache_control,
         md5=upload.md5,
@@ -227,6 +240,21 @@ def _put(target: Target, upload: _Upload) -> StoredObject:
         uploaded_at=time.time(),
         unreferenced_since=None,
     )
+
+
+def _page_as_read(public: PublicFile, sha256: str) -> bytes:
+    """A feed page taken from the memo (not read when the tree was made), read now: it must
+    still be the page whose names were published, or this run stops before uploading it."""
+    try:
+        data = public.path.read_bytes()
+    except OSError as exc:
+        raise PublishError(f"cannot read {public.path}: {exc.strerror}") from exc
+    if file_digests(data)[0] != sha256:
+        raise PublishError(
+            f"{public.relative} changed while it was being published: publish again",
+            location=public.relative,
+        )
+    return data
 
 
 def _remove_unnamed(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -102,10 +102,25 @@ class PublicFile:
 
 
 @dataclass(frozen=True)
+class PageNames:
+    """What one archive page named when it was last read, and the page as it was then: while
+    its size and mtime are the same it is not read again, and the episode files it names are
+    taken as they were (an episode made again changes every page naming it, as its enclosure
+    URL changes)."""
+
+    size: int
+    mtime_ns: int
+    base_url: str
+    files: tuple[tuple[str, int, int], ...]  # (relative path, size, mtime_ns) of each named
+
+
+@dataclass(frozen=True)
 class PublicTree:
     root: Path
     base_url: str
     files: dict[str, PublicFile] = field(default_factory=dict)
+    # Each archive page's names, as read now or taken from the memo (for the next publish).
+    archive_names: dict[str, PageNames] = field(default_factory=dict)
 
     def in_upload_order(self) -> list[PublicFile]:
         """Media first, then side files, archive pages, subscription pages; ``feed.xml`` last,
@@ -121,9 +136,9 @@ class PublicTree:
         return sum(f.size for f in self.files.values())
 
 
-def feed_role(xml: bytes) -> Role:
+def feed_role(xml: bytes, name: str = "feed") -> Role:
     """An archive page (RFC 5005 ``<fh:archive/>`` in its channel) or a subscription page."""
-    channel = _parse(xml, "feed").find("channel")
+    channel = _parse(xml, name).find("channel")
     if channel is not None and channel.find(_ARCHIVE_TAG) is not None:
         return Role.ARCHIVE
     return Role.SUBSCRIPTION
@@ -178,7 +193,7 @@ def _is_publishable(relative: str) -> bool:
 def _role_of(relative: str, data: bytes | None) -> Role:
     lower = relative.lower()
     if data is not None:
-        return feed_role(data)
+        return feed_role(data, relative)
     if lower.endswith(_SIDE_SUFFIXES):
         return Role.SIDE
     return Role.MEDIA
@@ -252,24 +267,46 @@ def _named_files(feed: str, data: bytes, base_url: str) -> list[str]:
     return named
 
 
-def public_tree(root: Path, base_url: str) -> PublicTree:
+def public_tree(root: Path, base_url: str, memo: dict[str, PageNames] | None = None) -> PublicTree:
     """Read the library's feeds and list every file they make public.
+
+    ``memo``: what archive pages named at an earlier read (``PublicTree.archive_names``); a
+    page unchanged since is not read again, and the episode files it names are taken as they
+    were then, so a publish of a large archive reads only its newest pages.
 
     PublishError when a feed names a library file that is missing: publishing that feed
     would send listeners to a file that is not there.
     """
     tree = PublicTree(root, base_url)
-    pages = feed_pages(root)
     named: dict[str, str] = {}  # named file -> the first feed naming it
-    for page in pages:
+    remembered: dict[str, tuple[int, int]] = {}  # episode file -> (size, mtime_ns)
+    fresh: dict[str, list[str]] = {}  # archive page read now -> the files it names
+    for page in feed_pages(root):
+        kept = _unchanged(root, page, base_url, (memo or {}).get(page))
+        if kept is not None:
+            tree.files[page] = PublicFile(page, root / page, Role.ARCHIVE, kept.size, kept.mtime_ns)
+            tree.archive_names[page] = kept
+            for relative, size, mtime_ns in kept.files:
+                named.setdefault(relative, page)
+                remembered.setdefault(relative, (size, mtime_ns))
+            continue
         data = _read_feed(root, page)
         public = _stat_file(root, page, data)
         if public is not None:
             tree.files[page] = public
-        for relative in _named_files(page, data, base_url):
+        names = _named_files(page, data, base_url)
+        if public is not None and public.role is Role.ARCHIVE:
+            fresh[page] = names
+        for relative in names:
             named.setdefault(relative, page)
     for relative, feed in named.items():
         if relative in tree.files:
+            continue
+        if relative in remembered and relative.startswith(EPISODES_DIR + "/"):
+            size, mtime_ns = remembered[relative]
+            tree.files[relative] = PublicFile(
+                relative, root / relative, _role_of(relative, None), size, mtime_ns
+            )
             continue
         public = _stat_file(root, relative)
         if public is None:
@@ -279,13 +316,35 @@ def public_tree(root: Path, base_url: str) -> PublicTree:
                 location=relative,
             )
         tree.files[relative] = public
-    _add_side_files(tree, root)
+    _add_side_files(tree, root, skip=remembered)
+    for page, names in fresh.items():
+        sides = [s for s in _side_candidates(n for n in names if n.endswith(".mp3"))]
+        files = dict.fromkeys([*names, *(s for s in sides if s in tree.files)])
+        stat = tree.files[page]
+        tree.archive_names[page] = PageNames(
+            stat.size,
+            stat.mtime_ns,
+            base_url,
+            tuple((n, tree.files[n].size, tree.files[n].mtime_ns) for n in files),
+        )
     return tree
 
 
-def _add_side_files(tree: PublicTree, root: Path) -> None:
-    """The transcript, script and chapters of every published MP3, named or not."""
-    mp3s = [r for r in tree.files if r.lower().endswith(".mp3")]
+def _unchanged(root: Path, page: str, base_url: str, kept: PageNames | None) -> PageNames | None:
+    """``kept`` if the page on disk is still the one it describes."""
+    if kept is None or kept.base_url != base_url:
+        return None
+    try:
+        stat = (root / page).stat()
+    except OSError:
+        return None
+    return kept if (stat.st_size, stat.st_mtime_ns) == (kept.size, kept.mtime_ns) else None
+
+
+def _add_side_files(tree: PublicTree, root: Path, *, skip: Collection[str] = ()) -> None:
+    """The transcript, script and chapters of every published MP3, named or not (those of
+    MP3s in ``skip`` were looked for when their page was first read)."""
+    mp3s = [r for r in tree.files if r.lower().endswith(".mp3") and r not in skip]
     for relative in _side_candidates(mp3s):
         if relative not in tree.files and (public := _stat_file(root, relative)) is not None:
             tree.files[relative] = public

@@ -12,6 +12,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from tts_pipeline.config.cast import CastOptions, parse_cast
 from tts_pipeline.config.clean import CleanOptions, parse_clean_options
 from tts_pipeline.config.watch import WatchSettings, parse_watch
 from tts_pipeline.errors import ConfigError
@@ -73,6 +74,7 @@ class Config:
     language: str = "en-us"
     watch: WatchSettings = field(default_factory=WatchSettings)  # [watch]: the new-post watcher
     clean: CleanOptions = field(default_factory=CleanOptions)  # [clean]: footnotes, images, ...
+    cast: CastOptions = field(default_factory=CastOptions)  # [cast]: a conversation's voices
     verify: bool = False  # transcribe every chunk and score it (needs the verify extra)
     verify_model: str = "tiny.en"  # Whisper model name, or a local CTranslate2 model folder
     verify_threshold: float = 0.8  # chunk word error rate above which it is spoken again
@@ -176,6 +178,8 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         updates["watch"] = parse_watch(data["watch"], where, list(sites))
     if "clean" in data:
         updates["clean"] = parse_clean_options(_table(data, "clean", where), where)
+    if "cast" in data:
+        updates["cast"] = parse_cast(_table(data, "cast", where), where)
     return replace(config, sites=tuple(sites.values()), templates=templates, **updates)
 
 

@@ -76,6 +76,7 @@ from tts_pipeline.package.segments import (
 )
 from tts_pipeline.package.tags import TagInfo, write_tags
 from tts_pipeline.package.transcript import Cue, build_cues, render_vtt
+from tts_pipeline.package.voices import match_voices
 
 __all__ = [
     "Chapter",
@@ -151,7 +152,7 @@ def package_episode(
         raise PackagingError("no audio chunks to package")
     work_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    measured = _measure(audio, mp3_path, jobs)
+    measured, audio = _measure(audio, mp3_path, jobs)
     settings = (target_lufs, peak_dbtp, float(bitrate_kbps), float(sample_rate))
     with tempfile.TemporaryDirectory(prefix="package-", dir=work_dir) as tmp:
         cache = segment_cache or Path(tmp) / "segments"
@@ -182,18 +183,22 @@ def package_episode(
     return packaged
 
 
-def _measure(audio: Sequence[ChunkAudio], mp3_path: Path, jobs: int) -> Measured:
-    """Every chunk's statistics and identity, and their loudness before any gain."""
+def _measure(
+    audio: Sequence[ChunkAudio], mp3_path: Path, jobs: int
+) -> tuple[Measured, Sequence[ChunkAudio]]:
+    """Every chunk's statistics and identity, and their loudness before any gain; and the
+    chunks with each voice's loudness matched."""
     timeline = plan_timeline(audio)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pool.submit(encoder_version)  # part of every segment's key: asked once, meanwhile
         stats = list(pool.map(lambda a: chunk_stats(a.wav, a.frames), audio))
-        identities = list(pool.map(chunk_identity, audio))
+        audio, stats = match_voices(audio, stats)  # several voices: equally loud
+        identities = list(pool.map(chunk_identity, audio))  # the gain is part of one
     return_freed_memory()  # measuring a chunk without statistics leaves FFT buffers
     before = gated_loudness(b for s in stats for b in s.block_lufs)
     if before <= SILENCE_LUFS + 1.0:
         raise PackagingError(f"{mp3_path.name}: the audio is silent; nothing to normalise")
-    return Measured(timeline, stats, identities, before)
+    return Measured(timeline, stats, identities, before), audio
 
 
 def _start_search(enc: Encoding) -> Search:

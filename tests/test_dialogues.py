@@ -272,3 +272,15 @@ def test_sections_keep_their_words() -> None:
     for phrase in ["keep the tower, turn off the lamp", "Eleven boats is not nothing",
                    "Then we agree on more than we thought"]:  # fmt: skip
         assert said.count(phrase) == 1
+
+
+def test_quote_voice_without_a_conversation() -> None:
+    """Block quotes may have a voice of their own in any post, a dialogue or not."""
+    narrator = load_voice("default")
+    cast = choose_cast([], narrator, CastOptions(quote_voice="uk"))
+    assert cast is not None and not cast.speakers and cast.quote is not None
+    script = script_of("<p>Before.</p><blockquote><p>Said elsewhere.</p></blockquote><p>After.</p>")
+    chunks = plan_chunks(script, 400, PAUSES, cast=cast.casting(lambda voice: lambda t: t))
+    assert [(c.voice, c.text) for c in chunks[1:-1]] == [
+        ("", "Before."), ("uk", "Quote: Said elsewhere."), ("", "End quote."), ("", "After."),
+    ]  # fmt: skip

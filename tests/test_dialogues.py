@@ -18,10 +18,10 @@ from tts_pipeline.clean.html import html_to_sections
 from tts_pipeline.config import parse_config
 from tts_pipeline.config.cast import CastOptions, parse_cast
 from tts_pipeline.errors import ConfigError
-from tts_pipeline.models import Chunk, Pauses, Script, Templates
+from tts_pipeline.models import Chunk, ChunkAudio, Pauses, Script, Templates
 from tts_pipeline.package.transcript import Cue, render_vtt
 from tts_pipeline.synth.cache import cache_key
-from tts_pipeline.synth.cast import choose_cast
+from tts_pipeline.synth.cast import check_rates, choose_cast
 from tts_pipeline.synth.chunking import Casting, Reading, plan_chunks
 from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.voices import load_voice, parse_voice
@@ -284,3 +284,13 @@ def test_quote_voice_without_a_conversation() -> None:
     assert [(c.voice, c.text) for c in chunks[1:-1]] == [
         ("", "Before."), ("uk", "Quote: Said elsewhere."), ("", "End quote."), ("", "After."),
     ]  # fmt: skip
+
+
+def test_a_cast_of_mixed_sample_rates_is_refused_by_name() -> None:
+    def spoken(voice: str, rate: int) -> ChunkAudio:
+        return ChunkAudio(Chunk(0, "Hi.", 0, 0, voice=voice), Path("x.wav"), rate, rate)
+
+    narrator = load_voice("default")
+    check_rates([spoken("", 22050), spoken("joe", 22050)], narrator)
+    with pytest.raises(ConfigError, match="low-voice at 16000 Hz, default at 22050 Hz"):
+        check_rates([spoken("", 22050), spoken("low-voice", 16000)], narrator)

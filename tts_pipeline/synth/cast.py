@@ -142,4 +142,21 @@ def speak_cast(
         )  # fmt: skip
         for position, audio in zip(positions, spoken, strict=True):
             results[position] = audio
-    return [a for a in results if a is not None]
+    done = [a for a in results if a is not None]
+    check_rates(done, narrator)
+    return done
+
+
+def check_rates(audio: Sequence[ChunkAudio], narrator: VoiceProfile) -> None:
+    """One episode is one sample rate: a cast voice at another rate is named at once, before
+    packaging fails on it (espeak-ng and Piper's medium voices speak at 22,050 Hz, Piper's
+    low and x_low voices at 16,000)."""
+    rates: dict[int, str] = {}
+    for item in audio:
+        rates.setdefault(item.sample_rate, item.chunk.voice or narrator.name)
+    if len(rates) > 1:
+        found = ", ".join(f"{voice} at {rate} Hz" for rate, voice in sorted(rates.items()))
+        raise ConfigError(
+            f"the cast's voices speak at different sample rates ({found}); choose voices of"
+            " one rate in [cast] voices"
+        )

@@ -9,6 +9,7 @@ pause after, text). Regenerate with ``UPDATE_GOLDEN=1`` and review the diff.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,9 @@ from tts_pipeline.synth.cast import check_rates, choose_cast
 from tts_pipeline.synth.chunking import Casting, Reading, plan_chunks
 from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.voices import load_voice, parse_voice
+from tts_pipeline.verify.check import ChunkCheck
+from tts_pipeline.verify.report import VerifyReport
+from tts_pipeline.verify.wer import score
 
 GOLDEN = Path(__file__).parent / "golden"
 PAUSES = Pauses()
@@ -294,3 +298,18 @@ def test_a_cast_of_mixed_sample_rates_is_refused_by_name() -> None:
     check_rates([spoken("", 22050), spoken("joe", 22050)], narrator)
     with pytest.raises(ConfigError, match="low-voice at 16000 Hz, default at 22050 Hz"):
         check_rates([spoken("", 22050), spoken("low-voice", 16000)], narrator)
+
+
+def test_verification_scores_each_voice() -> None:
+    def check(index: int, heard: str) -> ChunkCheck:
+        reference = "the beans want water in the morning"
+        return ChunkCheck(index, reference, heard, score(reference, heard), 1.0, 0.1, 1)
+
+    checks = (check(0, "the beans want water in the morning"), check(1, "the beams want water"))
+    report = VerifyReport("base", 0.8, checks, (), (), 0.0, voices=((0, "joe"), (1, "uk")))
+    assert report.by_voice() == {
+        "joe": {"words": 7, "errors": 0, "wer": 0.0},
+        "uk": {"words": 7, "errors": 4, "wer": round(4 / 7, 4)},
+    }
+    assert report.to_json("x")["voices"] == report.by_voice()
+    assert "voices" not in replace(report, voices=()).to_json("x")  # one voice: as before

@@ -213,6 +213,9 @@ def _speak_checked(
             audio, checked = verifier.finish(
                 audio, voice=voice, cache_dir=library.cache_dir / "chunks", jobs=jobs
             )
+            if any(c.voice for c in chunks):  # a cast: each voice's turns scored apart
+                voices = tuple((c.index, c.voice or voice.name) for c in chunks)
+                checked = replace(checked, voices=voices)
     finally:
         if verifier:
             verifier.close()

@@ -313,3 +313,17 @@ def test_verification_scores_each_voice() -> None:
     }
     assert report.to_json("x")["voices"] == report.by_voice()
     assert "voices" not in replace(report, voices=()).to_json("x")  # one voice: as before
+
+
+def test_real_posts_are_not_conversations(shared_fixtures: Path) -> None:
+    """Bold lead-ins in real posts ("<strong>-3</strong>. ...") are not speakers' names."""
+    import json
+
+    folder = shared_fixtures / "forummagnum"
+    result = json.loads((folder / "post_agi-ruin_graphql.json").read_text())["data"]["post"]
+    for html in (
+        result["result"]["htmlBody"],
+        (folder / "rss_description_G9HdpyREaCbFJjKu5.html").read_text(),
+    ):
+        sections = html_to_sections(html)
+        assert sections and not any(s.speaker for sec in sections for s in sec.segments)

@@ -327,3 +327,15 @@ def test_real_posts_are_not_conversations(shared_fixtures: Path) -> None:
     ):
         sections = html_to_sections(html)
         assert sections and not any(s.speaker for sec in sections for s in sec.segments)
+
+
+def test_chapters_still_follow_headings() -> None:
+    from tts_pipeline.package.chapters import plan_chapters
+
+    script = script_of("dialogue_three_voices")
+    chunks = plan_chunks(script, 400, PAUSES, cast=casting(script))
+    marks = plan_chapters(script, chunks, opening_title="Lighthouses")
+    titles = [m.title for m in marks]
+    assert titles[-3:] == ["Opening positions", "Costs", "A cheaper lamp"]
+    for mark in marks[-3:]:  # each opens on its heading, said by the narrator
+        assert chunks[mark.chunk_index].text == mark.title and not chunks[mark.chunk_index].voice

@@ -24,7 +24,7 @@ MAX_SPEAKERS = 8
 _NAME = re.compile(r"^[A-Z][\w.'\u2019-]*(?: [A-Z][\w.'\u2019-]*){0,2}$")
 _COLON = re.compile(r"^\s*[:\uff1a]")
 _BOLD = frozenset({"strong", "b"})
-_CARRIED = frozenset({"p", "ul", "ol", "blockquote", "figure", "pre", "div"})
+_CARRIED = frozenset({"p", "ul", "ol", "blockquote", "figure", "pre"})
 _OUTSIDE = frozenset({"table", "li", "blockquote", "details"})
 _OUTSIDE_CLASSES = frozenset({"dialogue-message", "footnotes", "footnote-section"})
 

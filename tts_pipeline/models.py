@@ -74,11 +74,25 @@ class Segment:
     kind: SegmentKind
     text: str
     display: str | None = None
+    # In a conversation: who says it ("" for the narrator), the number of the turn it belongs
+    # to (1, 2, ... over the script; 0 outside turns), and whether it is a block quote.
+    speaker: str = ""
+    turn: int = 0
+    quoted: bool = False
 
     @property
     def shown(self) -> str:
         """The transcript form of this segment."""
         return self.text if self.display is None else self.display
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One participant's turn in a conversation: its number, speaker and what they say."""
+
+    number: int
+    speaker: str
+    segments: tuple[Segment, ...]
 
 
 @dataclass(frozen=True)
@@ -102,9 +116,30 @@ class Script:
         body = tuple(s for section in self.sections for s in section.segments)
         return (self.intro, *body, self.outro)
 
+    def turns(self) -> tuple[Turn, ...]:
+        """The conversation's turns, in order (empty for a post that is not one)."""
+        found: dict[int, Turn] = {}
+        for segment in self.segments():
+            if segment.turn and segment.speaker:
+                turn = found.get(segment.turn)
+                held = turn.segments if turn else ()
+                found[segment.turn] = Turn(segment.turn, segment.speaker, (*held, segment))
+        return tuple(found.values())
+
+    def speakers(self) -> tuple[str, ...]:
+        """The participants, in order of their first turn."""
+        return tuple(dict.fromkeys(turn.speaker for turn in self.turns()))
+
     def text(self) -> str:
-        """The script as a transcript, one segment per paragraph (``Segment.shown``)."""
-        return "\n\n".join(s.shown for s in self.segments()) + "\n"
+        """The script as a transcript, one segment per paragraph (``Segment.shown``); the
+        first paragraph of each turn opens with its speaker's name."""
+        lines: list[str] = []
+        turn = 0
+        for segment in self.segments():
+            opens = segment.speaker and segment.turn != turn
+            turn = segment.turn
+            lines.append(f"{segment.speaker}: {segment.shown}" if opens else segment.shown)
+        return "\n\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -132,6 +167,8 @@ class VoiceProfile:
     # espeak-ng (pyttsx3 engine) only: extra silence between words, in espeak-ng's word-gap
     # units (0 = none); it keeps words from running together (see voices/default.toml).
     word_gap: int = 0
+    # Piper only: which speaker of a multi-speaker model (None: the model's only or first one).
+    speaker: int | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +180,8 @@ class Chunk:
     pause_after_ms: int
     section: int  # -1 intro, 0..n-1 the script's sections, n the outro
     display: str | None = None  # the written form for transcripts; None: same as ``text``
+    voice: str = ""  # the voice profile that speaks it ("": the episode's narrator voice)
+    speaker: str = ""  # in a conversation, the participant it is said by ("": the narrator)
 
     @property
     def shown(self) -> str:
@@ -174,6 +213,7 @@ class ChunkAudio:
     wav: Path
     frames: int
     sample_rate: int
+    gain_db: float = 0.0  # applied when joined (voices of one episode matched in loudness)
 
     @property
     def duration_s(self) -> float:

@@ -23,9 +23,11 @@ from tts_pipeline.net.http import HttpClient
 from tts_pipeline.package import chapters_json, package_episode, plan_chapters, render_vtt
 from tts_pipeline.package.cover import default_cover
 from tts_pipeline.package.tags import TagInfo
+from tts_pipeline.synth.cast import Cast, choose_cast, speak_cast
 from tts_pipeline.synth.chunking import plan_chunks
 from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.runner import synthesize_chunks
+from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.verify.policy import HoldBar, hold_reason
 from tts_pipeline.verify.report import VerifyReport
 from tts_pipeline.verify.stage import check_verifier, each_chunk, save_report, start_verifier
@@ -85,9 +87,17 @@ def speaker_for(voice: VoiceProfile) -> Callable[[str], str]:
     return speaker(voice.name)
 
 
-def marked_script(script: Script, voice: VoiceProfile) -> str:
-    """The script as ``voice`` will speak it, with section markers."""
-    return render_marked(script, speaker_for(voice))
+def marked_script(script: Script, voice: VoiceProfile, config: Config | None = None) -> str:
+    """The script as ``voice`` will speak it, with section markers; with ``config``, a
+    conversation's cast first."""
+    cast = cast_for(script, config, voice) if config is not None else None
+    voices = {name: v.name for name, v in cast.speakers.items()} if cast else None
+    return render_marked(script, speaker_for(voice), voices)
+
+
+def cast_for(script: Script, config: Config, voice: VoiceProfile) -> Cast | None:
+    """The voices that read ``script``'s conversation (None: ``voice`` reads it all)."""
+    return choose_cast(script.speakers(), voice, config.cast)
 
 
 def speak_chunks(
@@ -99,7 +109,14 @@ def speak_chunks(
     on_progress: Callable[[ChunkAudio], None] | None = None,
     executor: ExecutionBackend | None = None,
 ) -> list[ChunkAudio]:
-    """The chunks spoken through the library's chunk cache (a chunk spoken before is read)."""
+    """The chunks spoken through the library's chunk cache (a chunk spoken before is read);
+    a conversation's chunks each by the voice the plan gave it (``voice`` for the rest)."""
+    cast = {c.voice for c in chunks if c.voice}
+    if cast:
+        return speak_cast(
+            chunks, voice, {name: load_voice(name) for name in sorted(cast)},
+            library.cache_dir / "chunks", jobs=jobs, on_progress=on_progress, executor=executor,
+        )  # fmt: skip
     return synthesize_chunks(
         chunks, voice, library.cache_dir / "chunks", jobs=jobs, on_progress=on_progress,
         executor=executor,
@@ -111,7 +128,11 @@ def plan_post(post: Post, config: Config, voice: VoiceProfile) -> tuple[Script, 
     so their chunks are the episode's: the same cache entries and the same chapters."""
     script = clean(post, config.templates, config.clean)
     engine = get_engine(voice.engine)
-    return script, plan_chunks(script, engine.max_chars, voice.pauses, speak=speaker_for(voice))
+    cast = cast_for(script, config, voice)
+    return script, plan_chunks(
+        script, engine.max_chars, voice.pauses, speak=speaker_for(voice),
+        cast=cast.casting(speaker_for) if cast else None,
+    )  # fmt: skip
 
 
 def convert_post(
@@ -217,6 +238,9 @@ def _speak_checked(
             audio, checked = verifier.finish(
                 audio, voice=voice, cache_dir=library.cache_dir / "chunks", jobs=jobs
             )
+            if any(c.voice for c in chunks):  # a cast: each voice's turns scored apart
+                voices = tuple((c.index, c.voice or voice.name) for c in chunks)
+                checked = replace(checked, voices=voices)
     finally:
         if verifier:
             verifier.close()

@@ -83,7 +83,14 @@ def _framed(reader: Reader, el: Element, walk: Walk, opening: str, closing: str)
 
 
 def read_blockquote(reader: Reader, el: Element, walk: Walk) -> None:
-    _framed(reader, el, walk, "Quote: ", "End quote.")
+    with reader.held():
+        reader.set_prefix("Quote: ")
+        before = reader.count()
+        with reader.quoting():  # a second voice may read it; its cues stay the reader's
+            walk(reader, el)
+        reader.set_prefix("")
+        if reader.count() > before:
+            reader.cue("End quote.")
 
 
 def is_spoiler(el: Element) -> bool:
@@ -118,11 +125,17 @@ def read_dialogue_turn(reader: Reader, el: Element, walk: Walk) -> None:
         c for c in el if isinstance(c.tag, str) and "dialogue-message-header" in classes(c)
     ]:
         header.drop_tree()  # the name again, as a visual header
+    if not is_speakable(name):
+        read_in_turn(reader, el, walk)
+        return
+    with reader.turn(name), reader.held():
+        read_in_turn(reader, el, walk)
+
+
+def read_in_turn(reader: Reader, el: Element, walk: Walk) -> None:
     with reader.held():
-        reader.set_prefix(f"{name} says: " if is_speakable(name) else "")
         walk(reader, el)
         reader.flush()
-        reader.set_prefix("")
 
 
 def is_llm_block(el: Element) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import lxml.etree
 import lxml.html
 
-from tts_pipeline.clean import blocks, footnotes, tables
+from tts_pipeline.clean import blocks, footnotes, tables, transcripts
 from tts_pipeline.clean.math import collect_macros, is_math, read_math
 from tts_pipeline.clean.reader import Reader, as_sentence
 from tts_pipeline.config.clean import CleanOptions
@@ -256,6 +256,7 @@ def html_to_sections(html: str, options: CleanOptions | None = None) -> tuple[Se
     if body is None:
         return ()
     strip_rss_wrapping(body)
+    transcripts.mark_turns(body)  # bold-name turns become dialogue sections
     reader = Reader(options)
     collect_macros(body, reader.macros)
     footnotes.collect_notes(body, walk, reader)

@@ -107,7 +107,9 @@ def is_speakable(text: str) -> bool:
 def as_sentence(text: str) -> str:
     """``text`` ending in punctuation, so a list item or cue gets a sentence's pause."""
     text = text.strip()
-    return text if not text or _ENDS_SENTENCE.search(text) else text + "."
+    if not text or _ENDS_SENTENCE.search(text):
+        return text
+    return text.rstrip(",").rstrip() + "."  # a list item ending "wage," is "wage.", not "wage, ."
 
 
 @dataclass
@@ -156,11 +158,18 @@ class Reader:
         self._images: list[str] = []  # said after the paragraph they interrupt
         self._cited: list[Note] = []  # notes cited since they were last placed
         self._hold = 0  # inside a list, quote or table: notes wait until it ends
+        # Who is speaking (a conversation's turn; "" and 0 for the narrator), the turn count
+        # shared with child readers, and how deep in block quotes the text is.
+        self._speaker = ""
+        self._turn = 0
+        self._turns = [0]
+        self._quoted = 0
 
     def child(self) -> Reader:
         """A reader for a fragment (heading, caption, cell) that shares this one's notes."""
         sub = Reader(self.options, self.notes, self.macros)
         sub._cited = self._cited
+        sub._turns = self._turns
         sub._hold = 1  # a fragment never places notes itself; its parent does
         return sub
 
@@ -213,12 +222,43 @@ class Reader:
         if display is not None:
             display = _SPACE.sub(" ", _strip_controls(display)).strip() or None
         text, self._prefix = self._prefix + text, ""
-        self._segments.append(Segment(SegmentKind.PARAGRAPH, text, display))
+        self._segments.append(self._said(text, display))
 
     def cue(self, text: str) -> None:
         """A spoken structural cue ("End quote.") as its own short paragraph."""
         self.flush()
-        self._segments.append(Segment(SegmentKind.PARAGRAPH, text))
+        self._segments.append(self._said(text))
+
+    def _said(self, text: str, display: str | None = None) -> Segment:
+        """A paragraph, said by whoever has the turn."""
+        return Segment(
+            SegmentKind.PARAGRAPH, text, display, self._speaker, self._turn, self._quoted > 0
+        )
+
+    @contextmanager
+    def turn(self, speaker: str) -> Iterator[None]:
+        """Inside this block, paragraphs are ``speaker``'s turn in a conversation (headings
+        and footnotes stay the narrator's)."""
+        self.flush()
+        self._turns[0] += 1
+        saved = self._speaker, self._turn
+        self._speaker, self._turn = speaker, self._turns[0]
+        try:
+            yield
+        finally:
+            self.flush()
+            self._speaker, self._turn = saved
+
+    @contextmanager
+    def quoting(self) -> Iterator[None]:
+        """Inside this block, paragraphs are a block quote."""
+        self.flush()
+        self._quoted += 1
+        try:
+            yield
+        finally:
+            self.flush()
+            self._quoted -= 1
 
     def heading(self, title: str) -> None:
         self.flush()

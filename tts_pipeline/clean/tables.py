@@ -2,7 +2,8 @@
 
 - A *dialogue* (an interview or transcript kept one turn per row: two columns, speaker |
   speech, or one cell per turn opening with the speaker's name, "Alice: ..." or a bold name)
-  is read turn by turn the way dialogue sections are ("Alice says: ..."), however long.
+  is read turn by turn the way dialogue sections are (each row a turn of its speaker),
+  however long.
 - A *prose* table (most of its words are in cells of a sentence or more) is read row by row,
   each cell with its column's header ("Question: ..."), however long.
 - A *data* table (numbers, short cells) is read row by row when it has at most
@@ -198,10 +199,13 @@ def _say_table(
         if code:
             reader.cue(code)
         for speaker, paragraphs in turns:
-            first, *rest = paragraphs
-            reader.paragraph(f"{speaker} says: {first}" if speaker else first)
-            for paragraph in rest:
-                reader.paragraph(paragraph)
+            if speaker:
+                with reader.turn(speaker):
+                    for paragraph in paragraphs:
+                        reader.paragraph(paragraph)
+            else:
+                for paragraph in paragraphs:
+                    reader.paragraph(paragraph)
         reader.cue("End of table.")
         return
     width = max(len(r) for r in body)

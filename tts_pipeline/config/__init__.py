@@ -12,6 +12,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from tts_pipeline.config.cast import CastOptions, parse_cast
 from tts_pipeline.config.channels import DEFAULT_CHANNELS, Channel, parse_channels
 from tts_pipeline.config.clean import CleanOptions, parse_clean_options
 from tts_pipeline.config.publish import PublishSettings, parse_publish
@@ -77,6 +78,7 @@ class Config:
     clean: CleanOptions = field(default_factory=CleanOptions)  # [clean]: footnotes, images, ...
     publish: PublishSettings = field(default_factory=PublishSettings)  # [publish]: a bucket, ...
     channels: tuple[Channel, ...] = DEFAULT_CHANNELS  # [channels.<name>]: the library's feeds
+    cast: CastOptions = field(default_factory=CastOptions)  # [cast]: a conversation's voices
     verify: bool = False  # transcribe every chunk and score it (needs the verify extra)
     verify_model: str = "tiny.en"  # Whisper model name, or a local CTranslate2 model folder
     verify_threshold: float = 0.8  # chunk word error rate above which it is spoken again
@@ -193,6 +195,8 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         updates["publish"] = parse_publish(data["publish"], where)
     if "channels" in data:
         updates["channels"] = parse_channels(data["channels"], where, list(sites))
+    if "cast" in data:
+        updates["cast"] = parse_cast(_table(data, "cast", where), where)
     return replace(config, sites=tuple(sites.values()), templates=templates, **updates)
 
 

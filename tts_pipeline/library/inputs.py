@@ -38,8 +38,18 @@ def inputs_hash(
     fields: list[object] = [
         INPUTS_SCHEMA,
         list(engine),
-        asdict(voice),
-        [[c.index, c.text, c.pause_after_ms] for c in chunks],
+        # A Piper speaker id only when set, so the hashes of other voices stay as they were.
+        {k: v for k, v in asdict(voice).items() if k != "speaker" or v is not None},
+        # A conversation's chunks: also who says them, in which voice.
+        [
+            [
+                c.index,
+                c.text,
+                c.pause_after_ms,
+                *([c.voice, c.speaker] if c.voice or c.speaker else []),
+            ]
+            for c in chunks
+        ],
         # Tags, chapters and side files.
         [title, description, post.title, list(post.authors), post.url, post.site_name],
         post.published.isoformat(),

@@ -26,7 +26,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +76,7 @@ from tts_pipeline.package.segments import (
 )
 from tts_pipeline.package.tags import TagInfo, write_tags
 from tts_pipeline.package.transcript import Cue, build_cues, render_vtt
+from tts_pipeline.package.voices import heard_offsets, match_voices
 
 __all__ = [
     "Chapter",
@@ -137,8 +138,14 @@ def package_episode(
     chapters: Sequence[ChapterMark] = (),
     jobs: int = 1,
     segment_cache: Path | None = None,
+    voice_offsets: Mapping[str, float] | None = None,
 ) -> PackagedAudio:
     """Normalise, encode, join and tag ``audio`` into ``mp3_path``.
+
+    Chunks of several voices (``Chunk.voice``) are matched in loudness first; if the MP3
+    then still hears them more than ``VOICE_SPREAD_LU`` apart (the limiter takes more from
+    a voice with sharper peaks), they are corrected by what was heard (``voice_offsets``)
+    and packaged once more.
 
     ``target_lufs`` and ``peak_dbtp`` (the true-peak ceiling) apply to the final MP3.
     Temporary files live in a private directory under ``work_dir``, removed whatever
@@ -151,7 +158,11 @@ def package_episode(
         raise PackagingError("no audio chunks to package")
     work_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    measured = _measure(audio, mp3_path, jobs)
+    given = audio
+    levels = (
+        target_lufs + MP3_LOUDNESS_LOSS_LU, peak_dbtp - mp3_peak_headroom_db(bitrate_kbps),
+    )  # fmt: skip
+    measured, audio = _measure(audio, mp3_path, jobs, voice_offsets or {}, levels, work_dir)
     settings = (target_lufs, peak_dbtp, float(bitrate_kbps), float(sample_rate))
     with tempfile.TemporaryDirectory(prefix="package-", dir=work_dir) as tmp:
         cache = segment_cache or Path(tmp) / "segments"
@@ -179,21 +190,39 @@ def package_episode(
         packaged.loudness.integrated_lufs, packaged.loudness.true_peak_dbtp,
         packaged.segments_encoded, packaged.segments, time.perf_counter() - started,
     )  # fmt: skip
+    if voice_offsets is None:
+        offsets = heard_offsets(packaged.mp3, packaged.timeline, audio, work_dir)
+        if offsets:
+            log.info("voices heard apart in %s: packaging again with %s", mp3_path.name, offsets)
+            return package_episode(
+                given, mp3_path, tags, work_dir=work_dir, bitrate_kbps=bitrate_kbps,
+                sample_rate=sample_rate, target_lufs=target_lufs, peak_dbtp=peak_dbtp,
+                chapters=chapters, jobs=jobs, segment_cache=segment_cache,
+                voice_offsets=offsets,
+            )  # fmt: skip
     return packaged
 
 
-def _measure(audio: Sequence[ChunkAudio], mp3_path: Path, jobs: int) -> Measured:
-    """Every chunk's statistics and identity, and their loudness before any gain."""
+def _measure(
+    audio: Sequence[ChunkAudio], mp3_path: Path, jobs: int, offsets: Mapping[str, float],
+    levels: tuple[float, float], work_dir: Path,
+) -> tuple[Measured, Sequence[ChunkAudio]]:  # fmt: skip
+    """Every chunk's statistics and identity, and their loudness before any gain; and the
+    chunks with each voice's loudness matched."""
     timeline = plan_timeline(audio)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pool.submit(encoder_version)  # part of every segment's key: asked once, meanwhile
         stats = list(pool.map(lambda a: chunk_stats(a.wav, a.frames), audio))
-        identities = list(pool.map(chunk_identity, audio))
+        audio, stats = match_voices(  # several voices: equally loud
+            audio, stats, offsets, target_lufs=levels[0], ceiling_dbtp=levels[1],
+            work_dir=work_dir,
+        )  # fmt: skip
+        identities = list(pool.map(chunk_identity, audio))  # the gain is part of one
     return_freed_memory()  # measuring a chunk without statistics leaves FFT buffers
     before = gated_loudness(b for s in stats for b in s.block_lufs)
     if before <= SILENCE_LUFS + 1.0:
         raise PackagingError(f"{mp3_path.name}: the audio is silent; nothing to normalise")
-    return Measured(timeline, stats, identities, before)
+    return Measured(timeline, stats, identities, before), audio
 
 
 def _start_search(enc: Encoding) -> Search:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tts_pipeline.audio.gain import scaled
 from tts_pipeline.errors import PackagingError
 from tts_pipeline.models import ChunkAudio
 
@@ -110,7 +111,7 @@ def _copy_frames(item: ChunkAudio, writer: wave.Wave_write, expected: int) -> No
     try:
         with wave.open(str(item.wav), "rb") as reader:
             while block := reader.readframes(_BLOCK_FRAMES):
-                writer.writeframesraw(block)
+                writer.writeframesraw(scaled(block, item.gain_db))
                 copied += len(block) // (reader.getsampwidth() * reader.getnchannels())
     except (OSError, EOFError, wave.Error) as exc:
         raise PackagingError(

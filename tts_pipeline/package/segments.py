@@ -95,10 +95,11 @@ class EncodedSegment:
 
 def chunk_identity(item: ChunkAudio) -> str:
     """The chunk's cache key (its file name), or for a WAV outside the cache its content hash."""
+    gain = f"{item.gain_db:+.2f}dB" if item.gain_db else ""  # a voice matched in loudness
     if CACHE_KEY.fullmatch(item.wav.stem):
-        return item.wav.stem
+        return item.wav.stem + gain
     try:
-        return hashlib.sha256(item.wav.read_bytes()).hexdigest()
+        return hashlib.sha256(item.wav.read_bytes()).hexdigest() + gain
     except OSError as exc:
         raise PackagingError(f"cannot read {item.wav}: {exc}", path=str(item.wav)) from exc
 

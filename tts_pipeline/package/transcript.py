@@ -30,7 +30,7 @@ import math
 import re
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tts_pipeline.models import ChunkAudio
 from tts_pipeline.package.chapters import FrameTimes
@@ -62,6 +62,7 @@ class Cue(FrameTimes):
     sample_rate: int
     text: str
     chunk_index: int
+    speaker: str = ""  # in a conversation, who says it (a ``<v Name>`` voice span)
 
 
 def caption_pieces(text: str) -> list[list[str]]:
@@ -91,7 +92,10 @@ def build_cues(
         lo = bisect.bisect_right(gap_starts, span.start_frame + edge)
         hi = bisect.bisect_left(gap_starts, span.end_frame - edge)
         inside = [g for g in gaps[lo:hi] if g[1] < span.end_frame - edge]
-        cues.extend(_chunk_cues(sentences, span, inside, item.chunk.index, rate))
+        found = _chunk_cues(sentences, span, inside, item.chunk.index, rate)
+        cues.extend(
+            replace(c, speaker=item.chunk.speaker) if item.chunk.speaker else c for c in found
+        )
     return tuple(cues)
 
 
@@ -183,15 +187,21 @@ def _timestamp(ms: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
-def _cue_text(text: str) -> str:
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cue_text(text: str, speaker: str = "") -> str:
     # WebVTT cue text is HTML-like: & < > must be escaped ("-->" then cannot occur), and a
-    # blank line would end the cue, so the text is re-wrapped into non-empty lines.
+    # blank line would end the cue, so the text is re-wrapped into non-empty lines. A
+    # speaker's cue opens with a voice span, ``<v Alice>``, which players show as the name.
     flat = " ".join(_UNSAFE.sub(" ", text).split())
-    lines = textwrap.wrap(flat, LINE_CHARS, break_on_hyphens=False) or ["…"]
-    escaped = (
-        line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for line in lines
-    )
-    return "\n".join(escaped)
+    lines = [_escaped(line) for line in textwrap.wrap(flat, LINE_CHARS, break_on_hyphens=False)]
+    lines = lines or ["…"]
+    name = " ".join(_UNSAFE.sub(" ", speaker).split())
+    if name:
+        lines[0] = f"<v {_escaped(name)}>{lines[0]}"
+    return "\n".join(lines)
 
 
 def render_vtt(cues: Sequence[Cue]) -> bytes:
@@ -199,5 +209,5 @@ def render_vtt(cues: Sequence[Cue]) -> bytes:
     blocks = ["WEBVTT"]
     for number, cue in enumerate(cues, 1):
         timing = f"{_timestamp(cue.start_ms)} --> {_timestamp(cue.end_ms)}"
-        blocks.append(f"{number}\n{timing}\n{_cue_text(cue.text)}")
+        blocks.append(f"{number}\n{timing}\n{_cue_text(cue.text, cue.speaker)}")
     return ("\n\n".join(blocks) + "\n").encode("utf-8")

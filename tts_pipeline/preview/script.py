@@ -74,7 +74,8 @@ def render_script(
         if chapter is not current:
             lines += [f"=== Chapter {chapter.number}: {chapter.title} ===", ""]
             current = chapter
-        lines += [speak(segment.text) if speak else segment.text, ""]
+        said = speak(segment.text) if speak else segment.text
+        lines += [f"[{segment.speaker}] {said}" if segment.speaker else said, ""]
     return "\n".join(lines)
 
 
@@ -97,7 +98,7 @@ def url_script(
         return render_script(script, chapters, chunks, only=chapter, speak=speaker_for(voice))
     listing = ", ".join(f"{c.number} {c.title}" for c in chapters)
     header = f"{script.title}\nChapters (--chapter K): {listing}\n\n"
-    return header + marked_script(script, voice)
+    return header + marked_script(script, voice, config)
 
 
 def episode_script(library: Library, eid: str, *, chapter: int | None) -> str:

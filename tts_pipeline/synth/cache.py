@@ -45,6 +45,8 @@ def cache_key(engine: Engine, voice: VoiceProfile, text: str) -> str:
         fields += [voice.model, voice.deterministic]
     if voice.word_gap:  # likewise: profiles without a word gap keep their keys
         fields += ["word_gap", voice.word_gap]
+    if voice.speaker is not None:  # one speaker of a multi-speaker model
+        fields += ["speaker", voice.speaker]
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 

@@ -11,7 +11,8 @@ turns each piece into what the engine says. ``Chunk.text`` is the spoken form an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from tts_pipeline.models import Chunk, Pauses, Script, Segment, SegmentKind
 from tts_pipeline.sentences import split_long, split_sentences
@@ -64,6 +65,30 @@ def pack_spoken(sentences: list[str], max_chars: int, speak: Speak | None) -> li
     return chunks
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How one voice reads: its profile ("" for the episode's narrator voice), its engine's
+    limit per call, its pauses, its written -> spoken function and its pace."""
+
+    voice: str
+    max_chars: int
+    pauses: Pauses
+    speak: Speak | None = None
+    rate_wpm: int = 160
+
+
+@dataclass(frozen=True)
+class Casting:
+    """A conversation's voices (display name -> reading; quotes optionally in their own),
+    when its speakers' names are said, and the pause between turns."""
+
+    speakers: Mapping[str, Reading]
+    quote: Reading | None = None
+    announce: str = "change"  # "always", "change" or "first"
+    announce_after_s: float = 30.0
+    turn_pause_ms: int = 800
+
+
 def _end_pause(segment: Segment, pauses: Pauses) -> int:
     # A heading (and the intro, which names the post) is followed by a longer breath.
     if segment.kind in (SegmentKind.HEADING, SegmentKind.INTRO):
@@ -71,8 +96,53 @@ def _end_pause(segment: Segment, pauses: Pauses) -> int:
     return pauses.paragraph_ms
 
 
+@dataclass
+class _Plan:
+    """The chunks so far, and what the listener has heard: an estimated clock, when each
+    speaker was last heard and who spoke the last turn."""
+
+    narrator: Reading
+    cast: Casting | None
+    chunks: list[Chunk] = field(default_factory=list)
+    clock_s: float = 0.0
+    heard: dict[str, float] = field(default_factory=dict)
+    last_speaker: str = ""
+
+    def add(self, reading: Reading, section: int, segment: Segment, text: str, end: int) -> None:
+        """``text`` of ``segment`` as chunks in ``reading``'s voice; ``end`` ms after it."""
+        texts = pack_spoken(split_sentences(text), reading.max_chars, reading.speak)
+        for position, (spoken, written) in enumerate(texts):
+            last = position == len(texts) - 1
+            pause = end if last else reading.pauses.sentence_ms
+            shown = written if written != spoken else None
+            if segment.display is not None:
+                # A stand-in (an omitted equation): its first chunk carries the transcript.
+                shown = segment.display if position == 0 else ""
+            self.chunks.append(
+                Chunk(len(self.chunks), spoken, pause, section, shown, reading.voice,
+                      segment.speaker)
+            )  # fmt: skip
+            self.clock_s += len(spoken.split()) * 60 / reading.rate_wpm + pause / 1000
+        if segment.speaker:
+            self.heard[segment.speaker] = self.clock_s
+            self.last_speaker = segment.speaker
+
+    def announces(self, name: str) -> bool:
+        """Whether a turn of ``name`` starting now opens with the name said."""
+        assert self.cast is not None
+        mode, heard = self.cast.announce, self.heard.get(name)
+        if mode == "always" or heard is None:
+            return True
+        away = self.clock_s - heard > self.cast.announce_after_s
+        return mode == "change" and name != self.last_speaker and away
+
+
 def plan_chunks(
-    script: Script, max_chars: int, pauses: Pauses, speak: Speak | None = None
+    script: Script,
+    max_chars: int,
+    pauses: Pauses,
+    speak: Speak | None = None,
+    cast: Casting | None = None,
 ) -> list[Chunk]:
     """All chunks of ``script`` in reading order, indexed 0..n-1.
 
@@ -80,6 +150,12 @@ def plan_chunks(
     ``len(script.sections)`` for the outro. ``speak`` maps written to spoken text (None: the
     engine is given the written text). A chunk's ``display`` is set where the transcript
     should differ from what is said.
+
+    A conversation's turns are read by their speakers' voices in ``cast``, each turn opening
+    with the speaker's name when ``cast.announce`` says so (said by the narrator, a chunk of
+    its own that the transcript leaves out: its cues name the speaker) and followed by
+    ``cast.turn_pause_ms``. Without ``cast`` one voice reads everything, and every turn opens
+    with "Alice says:".
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be positive, not {max_chars}")
@@ -88,15 +164,23 @@ def plan_chunks(
         placed.extend((number, segment) for segment in section.segments)
     placed.append((len(script.sections), script.outro))
 
-    chunks: list[Chunk] = []
-    for section_index, segment in placed:
-        texts = pack_spoken(split_sentences(segment.text), max_chars, speak)
-        for position, (text, written) in enumerate(texts):
-            last = position == len(texts) - 1
-            pause = _end_pause(segment, pauses) if last else pauses.sentence_ms
-            shown = written if written != text else None
-            if segment.display is not None:
-                # A stand-in (an omitted equation): its first chunk carries the transcript.
-                shown = segment.display if position == 0 else ""
-            chunks.append(Chunk(len(chunks), text, pause, section_index, shown))
-    return chunks
+    narrator = Reading("", max_chars, pauses, speak)
+    plan = _Plan(narrator, cast)
+    turn = 0
+    for n, (section_index, segment) in enumerate(placed):
+        opens = bool(segment.speaker) and segment.turn != turn
+        turn = segment.turn if segment.speaker else turn  # a heading inside a turn: no new one
+        reading, text, end = narrator, segment.text, _end_pause(segment, pauses)
+        if segment.speaker and cast is None:
+            text = f"{segment.speaker} says: {text}" if opens else text
+        elif segment.speaker and cast is not None:
+            reading = cast.speakers.get(segment.speaker, narrator)
+            if opens and plan.announces(segment.speaker):
+                name = Segment(SegmentKind.PARAGRAPH, f"{segment.speaker}.", display="")
+                plan.add(narrator, section_index, name, name.text, pauses.sentence_ms)
+            following = placed[n + 1][1].turn if n + 1 < len(placed) else 0
+            end = cast.turn_pause_ms if following != turn else reading.pauses.paragraph_ms
+        if segment.quoted and cast is not None and cast.quote is not None:
+            reading = cast.quote
+        plan.add(reading, section_index, segment, text, end)
+    return plan.chunks

@@ -225,6 +225,7 @@ def _speak(piper_voice: Any, text: str, voice: VoiceProfile) -> bytes:
         length_scale=float(piper_voice.config.length_scale) * NATURAL_WPM / voice.rate_wpm,
         noise_scale=noise,
         noise_w_scale=noise,
+        speaker_id=voice.speaker,  # one speaker of a multi-speaker model; None: its default
     )
     rate = int(piper_voice.config.sample_rate)
     parts: list[bytes] = []

@@ -15,7 +15,9 @@ Piper profiles name a Piper voice (``voice = "en_US-joe-medium"``) and may add
 it) and ``deterministic = true`` (no random noise: the same text gives the same bytes).
 espeak-ng profiles (``engine = "pyttsx3"``) may add ``word_gap = 5``: extra silence between
 words in espeak-ng's units (nominally 10 ms each at its normal pace; measured at 160 wpm, 1
-adds about 40 ms per word boundary, 5 about 85 ms, 10 about 150 ms).
+adds about 40 ms per word boundary, 5 about 85 ms, 10 about 150 ms). A profile for one speaker
+of a multi-speaker Piper model (``en_US-libritts_r-medium``, ``en_GB-vctk-medium``) adds
+``speaker = 12``, the speaker id (0-based, as in the model's ``speaker_id_map``).
 
 The profile's name is the file name without ``.toml``. Profiles in extra directories override
 bundled ones of the same name (earlier directories win), so a user can redefine ``default``.
@@ -43,13 +45,15 @@ SUFFIX = ".toml"
 # Other TOML data kept beside the profiles (DESIGN: voices/lexicon.toml holds pronunciations).
 NOT_PROFILES = frozenset({"lexicon"})
 _TOP_KEYS = frozenset(
-    {"engine", "voice", "rate_wpm", "pauses", "model", "deterministic", "word_gap"}
+    {"engine", "voice", "rate_wpm", "pauses", "model", "deterministic", "word_gap", "speaker"}
 )
 _PAUSE_KEYS = ("sentence_ms", "paragraph_ms", "heading_ms")
 RATE_RANGE = (50, 600)
 MAX_PAUSE_MS = 10_000
 MAX_WORD_GAP = 100  # 1.3 s between words at 160 wpm: far past anything speech-like
 WORD_GAP_ENGINES = frozenset({"pyttsx3"})  # the espeak-ng engine; Piper has no such setting
+SPEAKER_ENGINES = frozenset({"piper"})
+MAX_SPEAKER = 10_000  # speaker ids of Piper's largest models (libritts_r: 904) fit easily
 
 
 def bundled_dir() -> Traversable:
@@ -143,6 +147,14 @@ def parse_voice(name: str, data: dict[str, Any], *, where: str) -> VoiceProfile:
             f"voice profile {where}: word_gap is an espeak-ng setting; engine {engine!r}"
             f' does not support it (use engine = "pyttsx3" or drop word_gap)'
         )
+    speaker = data.get("speaker")
+    if speaker is not None:
+        speaker = _whole(speaker, "speaker", where, 0, MAX_SPEAKER)
+        if engine not in SPEAKER_ENGINES:
+            raise ConfigError(
+                f"voice profile {where}: speaker names one speaker of a multi-speaker Piper"
+                f' model; engine {engine!r} does not support it (use engine = "piper")'
+            )
     return VoiceProfile(
         name=name,
         engine=engine,
@@ -152,6 +164,7 @@ def parse_voice(name: str, data: dict[str, Any], *, where: str) -> VoiceProfile:
         model=model,
         deterministic=deterministic,
         word_gap=word_gap,
+        speaker=speaker,
     )
 
 

@@ -33,6 +33,9 @@ class VerifyReport:
     first_takes: tuple[ChunkCheck, ...]  # the first take of each chunk that was spoken again
     flagged: tuple[int, ...]
     wait_s: float  # how long the pipeline waited for verification after synthesis ended
+    # A conversation read by a cast: the voice profile of each chunk, by chunk index (empty
+    # for an episode read by one voice); the report then scores each voice's turns.
+    voices: tuple[tuple[int, str], ...] = ()
 
     @property
     def retried(self) -> tuple[int, ...]:
@@ -64,6 +67,24 @@ class VerifyReport:
         counts = Counter(word for c in self.checks for word in c.score.missed)
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
+    def by_voice(self) -> dict[str, dict[str, Any]]:
+        """Words, errors and word error rate of each voice's chunks (empty: one voice)."""
+        voice_of = dict(self.voices)
+        totals: dict[str, list[int]] = {}
+        for check in self.checks:
+            if check.index in voice_of:
+                total = totals.setdefault(voice_of[check.index], [0, 0])
+                total[0] += check.score.words
+                total[1] += check.score.errors
+        return {
+            voice: {
+                "words": words,
+                "errors": errors,
+                "wer": round(errors / words, 4) if words else 0.0,
+            }
+            for voice, (words, errors) in sorted(totals.items())
+        }
+
     def summary(self, report: Path) -> Verification:
         return Verification(
             model=self.model,
@@ -91,6 +112,7 @@ class VerifyReport:
             "transcribe_s": round(self.transcribe_s, 2),
             "wait_after_synthesis_s": round(self.wait_s, 2),
             "missed_words": [{"word": w, "count": n} for w, n in self.missed_words()],
+            **({"voices": self.by_voice()} if self.voices else {}),
             "chunks": [
                 _chunk_json(c, retried.get(c.index), c.index in self.flagged) for c in self.checks
             ],

@@ -26,8 +26,10 @@ from pathlib import Path
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import Chunk, ChunkAudio, VoiceProfile
 from tts_pipeline.synth.cache import cache_key, cache_path
+from tts_pipeline.synth.cast import speak_cast
 from tts_pipeline.synth.engine import get_engine
 from tts_pipeline.synth.runner import synthesize_chunks
+from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.verify.check import ChunkCheck, Listener, check_chunk
 from tts_pipeline.verify.report import VerifyReport
 from tts_pipeline.verify.whisper import EXTRA_HINT, resolve_model, shared_transcriber
@@ -205,8 +207,14 @@ def respeak(
     chunks: Sequence[Chunk], voice: VoiceProfile, cache_dir: Path, *, jobs: int
 ) -> list[ChunkAudio]:
     """Synthesise ``chunks`` again, not from the cache: their entries are deleted first, so
-    the runner writes fresh ones (a damaged or unlucky take is replaced, not re-used)."""
-    engine = get_engine(voice.engine)
+    the runner writes fresh ones (a damaged or unlucky take is replaced, not re-used). A
+    conversation's chunks are spoken again by their own voices (``Chunk.voice``)."""
+    voices = {name: load_voice(name) for name in {c.voice for c in chunks if c.voice}}
     for chunk in chunks:
-        cache_path(cache_dir, cache_key(engine, voice, chunk.text)).unlink(missing_ok=True)
-    return synthesize_chunks(chunks, voice, cache_dir, jobs=max(1, min(jobs, len(chunks))))
+        own = voices[chunk.voice] if chunk.voice else voice
+        key = cache_key(get_engine(own.engine), own, chunk.text)
+        cache_path(cache_dir, key).unlink(missing_ok=True)
+    jobs = max(1, min(jobs, len(chunks)))
+    if voices:
+        return speak_cast(chunks, voice, voices, cache_dir, jobs=jobs)
+    return synthesize_chunks(chunks, voice, cache_dir, jobs=jobs)

@@ -1,10 +1,7 @@
 """A library's feeds: ``feed.xml`` with every episode and ``feeds/<prefix>.xml`` per forum.
 
-Feeds are rendered from the state database and the files beside each episode, never edited
-in place: the enclosure length is the MP3's size on disk at render time, the transcript and
-chapters are listed when their files exist. ``render_library_feeds`` renders for any base
-URL without writing anything (the local server renders with its own address);
-``publish_feeds`` writes them atomically, with the cover they name.
+This module says which feeds there are and which episodes each lists (``plan_feeds``: an
+SQL selection per feed); :mod:`feed_writer` pages, renders and writes them.
 
 Per-forum feeds exist for every configured forum profile (empty until it has episodes, so
 their addresses can be subscribed to at once) and for any other prefix the library holds.
@@ -18,32 +15,19 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import FeedError
-from tts_pipeline.fsutil import atomic_write_bytes
-from tts_pipeline.library.layout import Library
+from tts_pipeline.library.feed_items import library_url as library_url  # re-exported
 from tts_pipeline.library.state import EpisodeRecord
 from tts_pipeline.models import ARTICLE_PREFIX
-from tts_pipeline.package.cover import default_cover
-from tts_pipeline.package.rss import (
-    FeedChannel,
-    FeedItem,
-    Transcript,
-    podcast_guid,
-    render_feed,
-    show_notes_html,
-)
 
 log = logging.getLogger(__name__)
 
 ALL_FEED = "feed.xml"
 FEEDS_DIR = "feeds"
 COVER_NAME = "cover.png"
-# Enough of an episode's script to fill the show notes (4,000 bytes of HTML) and then some.
-_NOTES_READ_BYTES = 16 * 1024
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _PRIVATE_SUFFIXES = (".localhost", ".local", ".test", ".example", ".invalid", ".internal")
 
@@ -56,6 +40,16 @@ class FeedPlan:
     title: str
     description: str
     prefix: str | None  # None: every episode
+
+    def selection(self) -> tuple[str, tuple[object, ...]]:
+        """Which episodes the feed lists: an SQL condition on ``episodes`` and its values."""
+        return ("1", ()) if self.prefix is None else ("episodes.prefix = ?", (self.prefix,))
+
+    @property
+    def incremental(self) -> bool:
+        """Whether an episode's membership depends on that episode alone (not a top N), so a
+        publish need only look at the episodes changed since the last one."""
+        return True
 
 
 def feed_file_name(prefix: str) -> str:
@@ -79,6 +73,11 @@ def _format_title(template: str, **fields: str) -> str:
 
 def plan_feeds(config: Config, records: Iterable[EpisodeRecord]) -> list[FeedPlan]:
     """The library's feeds: all episodes first, then one per forum prefix."""
+    return plan_feeds_for(config, (record.prefix for record in records))
+
+
+def plan_feeds_for(config: Config, prefixes: Iterable[str]) -> list[FeedPlan]:
+    """``plan_feeds`` from the prefixes the library holds (``Library.prefixes``)."""
     name = config.templates.podcast_name
     plans = [
         FeedPlan(
@@ -96,10 +95,10 @@ def plan_feeds(config: Config, records: Iterable[EpisodeRecord]) -> list[FeedPla
         # mirror after the built-ins) sets feed_name itself.
         if site.prefix not in forums or site.feed_name:
             forums[site.prefix] = (site.feed_name or site.name, site.name)
-    for record in records:
-        if record.prefix == ARTICLE_PREFIX:
-            forums.setdefault(record.prefix, ("Articles", "around the web"))
-        forums.setdefault(record.prefix, (record.prefix, record.prefix))
+    for prefix in prefixes:
+        if prefix == ARTICLE_PREFIX:
+            forums.setdefault(prefix, ("Articles", "around the web"))
+        forums.setdefault(prefix, (prefix, prefix))
     taken = {ALL_FEED}
     for prefix, (forum, spoken) in forums.items():
         path = f"{FEEDS_DIR}/{feed_file_name(prefix)}"
@@ -112,11 +111,6 @@ def plan_feeds(config: Config, records: Iterable[EpisodeRecord]) -> list[FeedPla
         description = f"{name}: posts from {spoken}, narrated with text-to-speech."
         plans.append(FeedPlan(path, title, description, prefix))
     return plans
-
-
-def library_url(base_url: str, relative: str) -> str:
-    """The public URL of a file in the library (path segments percent-encoded)."""
-    return base_url.rstrip("/") + "/" + quote(relative, safe="/")
 
 
 def check_base_url(base_url: str) -> str:
@@ -136,107 +130,3 @@ def is_public_url(url: str) -> bool:
     except ValueError:
         return "." in host  # a bare intranet name is not a public address
     return address.is_global
-
-
-def _script_paragraphs(path: Path) -> list[str]:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_NOTES_READ_BYTES)
-    except OSError:
-        return []
-    text = head.decode("utf-8", "ignore")
-    paragraphs = text.split("\n\n")
-    if len(head) == _NOTES_READ_BYTES:
-        paragraphs = paragraphs[:-1]  # the last one may be cut mid-word
-    return paragraphs
-
-
-def _item(library: Library, config: Config, base: str, record: EpisodeRecord) -> FeedItem | None:
-    mp3 = library.episodes_dir / record.mp3
-    try:
-        size = mp3.stat().st_size  # the file as served, not as first recorded
-    except OSError:
-        return None  # removed since it was listed
-    eid = record.id
-    transcripts = [
-        Transcript(
-            library_url(base, f"episodes/{path.name}"), kind, config.language, captions=captions
-        )
-        for path, kind, captions in (
-            (library.vtt_path(eid), "text/vtt", True),
-            (library.script_path(eid), "text/plain", False),
-        )
-        if path.is_file()
-    ]
-    chapters = library.chapters_path(eid)
-    return FeedItem(
-        guid=eid,
-        title=record.title,
-        link=record.url,
-        description=record.description,
-        published=record.published,
-        enclosure_url=library_url(base, f"episodes/{record.mp3}"),
-        enclosure_length=size,
-        duration_s=record.duration_s,
-        content_html=show_notes_html(record.url, _script_paragraphs(library.script_path(eid))),
-        author=record.authors,
-        transcripts=tuple(transcripts),
-        chapters_url=(library_url(base, f"episodes/{chapters.name}") if chapters.is_file() else ""),
-    )
-
-
-def render_library_feeds(
-    library: Library, config: Config, base_url: str | None = None
-) -> dict[str, bytes]:
-    """Every feed of the library as XML bytes, by path relative to the library root.
-
-    URLs in the feeds (enclosures, transcripts, chapters, cover, atom:link) start with
-    ``base_url`` (default: the config's). Nothing is written.
-    """
-    base = check_base_url(base_url or config.base_url)
-    records = library.episodes()
-    items = [(r.prefix, item) for r in records if (item := _item(library, config, base, r))]
-    guids = library.feed_guids()
-    feeds: dict[str, bytes] = {}
-    for plan in plan_feeds(config, records):
-        self_url = library_url(base, plan.path)
-        channel = FeedChannel(
-            title=plan.title,
-            link=base,
-            description=plan.description,
-            self_url=self_url,
-            image_url=library_url(base, COVER_NAME),
-            author=config.templates.podcast_name,
-            language=config.language,
-            podcast_guid=guids.get(plan.path) or podcast_guid(self_url),
-        )
-        chosen = [item for prefix, item in items if plan.prefix in (None, prefix)]
-        feeds[plan.path] = render_feed(channel, chosen)
-    return feeds
-
-
-def publish_feeds(library: Library, config: Config, base_url: str | None = None) -> list[Path]:
-    """Render every feed and write it (atomically) with the cover; return the feed paths.
-
-    A feed's podcast:guid is kept from the first time it is published at a public URL; a
-    loopback or test address never fixes it.
-    """
-    base = check_base_url(base_url or config.base_url)
-    records = library.episodes()
-    if is_public_url(base):
-        for plan in plan_feeds(config, records):
-            url = library_url(base, plan.path)
-            library.assign_feed_guid(plan.path, podcast_guid(url), url)
-    feeds = render_library_feeds(library, config, base)
-    try:
-        cover, art = library.root / COVER_NAME, default_cover().read_bytes()
-        if not cover.is_file() or cover.read_bytes() != art:
-            atomic_write_bytes(cover, art)
-        # feed.xml last: a run that finds it newer than the state knows every feed is too.
-        paths = {library.root / relative: data for relative, data in feeds.items()}
-        for path in sorted(paths, key=lambda path: path == library.feed_path):
-            atomic_write_bytes(path, paths[path])
-    except OSError as exc:
-        raise FeedError(f"cannot write the feeds in {library.root}: {exc}") from exc
-    log.info("wrote %d feeds with %d episodes", len(feeds), len(records))
-    return [library.root / relative for relative in feeds]

@@ -29,6 +29,7 @@ from tts_pipeline.library.folders import (
     STAGING_FOLDER,
     EpisodeFolder,
 )
+from tts_pipeline.library.page_store import FEED_PAGES_SCHEMA
 from tts_pipeline.library.state import (
     LIBRARY_SCHEMA,
     EpisodeRecord,
@@ -160,13 +161,27 @@ class Library:
         if not self._swept:
             caches = [*self.cache_dir.glob("chunks/*/"), *self.cache_dir.glob("segments/*/")]
             folders = [f.path for f in self._episode_folders()]
+            pages = [self.root / "feed", *self.feeds_dir.glob("*/")]  # archive pages
             sweep_stale_parts(
-                [self.root, *folders, self.feeds_dir, self.previews_dir, *caches], self.work_dir
+                [self.root, *folders, self.feeds_dir, *pages, self.previews_dir, *caches],
+                self.work_dir,
             )
             self._swept = True
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return open_state(self.state_path, LIBRARY_SCHEMA)
+        # The feed pages' tables are a migration step of their own, after the base schema.
+        return open_state(self.state_path, LIBRARY_SCHEMA + FEED_PAGES_SCHEMA)
+
+    def state(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One transaction on the state database (for the feed pager and readers)."""
+        return self._db()
+
+    def prefixes(self) -> list[str]:
+        """The forum prefixes of the recorded episodes."""
+        if not self.state_path.exists():
+            return []
+        with self._db() as conn:
+            return [str(r[0]) for r in conn.execute("SELECT DISTINCT prefix FROM episodes")]
 
     def record_verification(
         self, eid: str, verification: Verification, *, held_back: str = ""

@@ -17,6 +17,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tts_pipeline.config import Config
@@ -90,10 +91,29 @@ def page_settings(config: Config) -> PageSettings:
     )
 
 
-def feed_sources(library: Library, config: Config, base: str) -> list[FeedSource]:
-    """Every feed of the library, rendered at ``base``."""
-    plans = plan_feeds_for(config, library.prefixes())
-    guids = library.feed_guids()
+def feed_sources(
+    conn: sqlite3.Connection | None, config: Config, base: str, *, assign_guids: bool = False
+) -> list[FeedSource]:
+    """Every feed of the library (none but the configured ones without ``conn``), rendered
+    at ``base``. With ``assign_guids``, a feed without a podcast:guid is given one from
+    its URL at ``base`` (the first public address it is published at keeps it)."""
+    prefixes: list[str] = []
+    guids: dict[str, str] = {}
+    if conn is not None:
+        prefixes = [str(r[0]) for r in conn.execute("SELECT DISTINCT prefix FROM episodes")]
+    plans = plan_feeds_for(config, prefixes)
+    if conn is not None and assign_guids:
+        now = datetime.now(UTC).isoformat()
+        conn.executemany(
+            "INSERT OR IGNORE INTO feed_guids VALUES (?,?,?,?)",
+            [
+                (plan.path, podcast_guid(url), url, now)
+                for plan in plans
+                if (url := library_url(base, plan.path))
+            ],
+        )
+    if conn is not None:
+        guids = dict(conn.execute("SELECT feed, guid FROM feed_guids").fetchall())
     settings = page_settings(config)
     return [_source(plan, config, base, guids, settings) for plan in plans]
 
@@ -153,15 +173,12 @@ def publish_feeds(library: Library, config: Config, base_url: str | None = None)
     loopback or test address never fixes it.
     """
     base = check_base_url(base_url or config.base_url)
-    if is_public_url(base):
-        for plan in plan_feeds_for(config, library.prefixes()):
-            url = library_url(base, plan.path)
-            library.assign_feed_guid(plan.path, podcast_guid(url), url)
-    sources = feed_sources(library, config, base)
+    page_settings(config)  # a bad setting fails before anything is written
     _write_cover(library)
     store = ItemStore(library, config.language)
     with library.state() as conn:
         conn.execute("BEGIN IMMEDIATE")  # one publisher at a time: plans follow the files
+        sources = feed_sources(conn, config, base, assign_guids=is_public_url(base))
         cursor = last_change(conn)
         updates = []
         for source in sources:
@@ -210,9 +227,9 @@ def render_feed_pages(
     """Pages of the library's feeds rendered at ``base_url``, by path in the library: those
     in ``paths`` that exist, or every page. Nothing is written or kept."""
     base = check_base_url(base_url)
-    sources = feed_sources(library, config, base)
     wanted = None if paths is None else set(paths)
     if not library.state_path.exists():  # no library yet: empty feeds, no database made
+        sources = feed_sources(None, config, base)
         empty = [(s, subscription_page(s.target.names, (), None, None)) for s in sources]
         return {
             page.path: render(None, source, page, base)
@@ -223,6 +240,7 @@ def render_feed_pages(
     pages: dict[str, bytes] = {}
     with library.state() as conn:
         try:
+            sources = feed_sources(conn, config, base)
             heads = _heads(conn, store, sources, base)
             for source in sources:
                 head = heads[source.plan.path]

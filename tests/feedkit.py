@@ -45,24 +45,31 @@ def _script(number: int) -> str:
     return "\n\n".join(f"Paragraph {p} of post {number}. {words}." for p in range(6))
 
 
+def mp3_name(number: int) -> str:
+    return f"{episode_id(number)}-{number % 251:02x}.mp3"
+
+
+def _write_files(library: Library, number: int) -> None:
+    eid, folder = episode_id(number), library.episodes_dir
+    (folder / mp3_name(number)).write_bytes(silent_mp3())
+    (folder / f"{eid}.txt").write_text(_script(number), encoding="utf-8")
+    if number % 4 == 0:
+        (folder / f"{eid}.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:00.100\nHello.\n")
+    if number % 5 == 0:
+        chapters = {"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Start"}]}
+        (folder / f"{eid}.chapters.json").write_text(json.dumps(chapters))
+
+
 def add_episodes(
     library: Library, first: int, count: int, prefixes: tuple[str, ...] = PREFIXES
 ) -> list[str]:
     """Episodes ``first`` .. ``first + count - 1`` (later numbers are newer); their ids."""
     library.prepare()
-    mp3 = silent_mp3()
     rows = []
     for number in range(first, first + count):
+        _write_files(library, number)
         eid = episode_id(number)
-        name = f"{eid}-{number % 251:02x}.mp3"
-        folder = library.episodes_dir
-        (folder / name).write_bytes(mp3)
-        (folder / f"{eid}.txt").write_text(_script(number), encoding="utf-8")
-        if number % 2 == 0:
-            (folder / f"{eid}.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:00.100\nHello.\n")
-        if number % 3 == 0:
-            chapters = {"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Start"}]}
-            (folder / f"{eid}.chapters.json").write_text(json.dumps(chapters))
+        name = mp3_name(number)
         when = published(number).isoformat()
         prefix = prefixes[number % len(prefixes)]
         title = f"Post {number}: a title of ordinary length about topic {number % 89}"
@@ -70,7 +77,7 @@ def add_episodes(
             (eid, f"post{number}", prefix, f"{prefix} - {title} by Author {number % 53}", title,
              f"Author {number % 53}", f"https://forum.example/posts/post{number}/a-post", when,
              f"Link to original article: https://forum.example/posts/post{number}\n\n"
-             + _script(number)[:600], name, len(mp3), 0.1, -16.0, -1.5, when)
+             + _script(number)[:600], name, len(silent_mp3()), 0.1, -16.0, -1.5, when)
         )  # fmt: skip
     with library.state() as conn:
         conn.executemany(f"INSERT OR REPLACE INTO episodes VALUES ({','.join('?' * 15)})", rows)

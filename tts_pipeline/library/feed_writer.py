@@ -33,7 +33,13 @@ from tts_pipeline.library.feeds import (
     plan_feeds_for,
 )
 from tts_pipeline.library.layout import Library
-from tts_pipeline.library.page_store import FeedHead, forget_changes, last_change, load_head
+from tts_pipeline.library.page_store import (
+    PREFIXES_SQL,
+    FeedHead,
+    forget_changes,
+    last_change,
+    load_head,
+)
 from tts_pipeline.library.paging import (
     FeedTarget,
     FeedUpdate,
@@ -100,7 +106,7 @@ def feed_sources(
     prefixes: list[str] = []
     guids: dict[str, str] = {}
     if conn is not None:
-        prefixes = [str(r[0]) for r in conn.execute("SELECT DISTINCT prefix FROM episodes")]
+        prefixes = [str(r[0]) for r in conn.execute(PREFIXES_SQL)]
     plans = plan_feeds_for(config, prefixes)
     if conn is not None and assign_guids:
         now = datetime.now(UTC).isoformat()

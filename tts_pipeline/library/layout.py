@@ -29,7 +29,7 @@ from tts_pipeline.library.folders import (
     STAGING_FOLDER,
     EpisodeFolder,
 )
-from tts_pipeline.library.page_store import FEED_PAGES_SCHEMA
+from tts_pipeline.library.page_store import FEED_PAGES_SCHEMA, PREFIXES_SQL
 from tts_pipeline.library.state import (
     LIBRARY_SCHEMA,
     EpisodeRecord,
@@ -181,7 +181,7 @@ class Library:
         if not self.state_path.exists():
             return []
         with self._db() as conn:
-            return [str(r[0]) for r in conn.execute("SELECT DISTINCT prefix FROM episodes")]
+            return [str(r[0]) for r in conn.execute(PREFIXES_SQL)]
 
     def record_verification(
         self, eid: str, verification: Verification, *, held_back: str = ""

@@ -58,12 +58,13 @@ CREATE TABLE IF NOT EXISTS feed_heads (
     subscription TEXT NOT NULL,
     version INTEGER NOT NULL
 );
+-- items last: reading the totals of every page must not read their (long) member lists.
 CREATE TABLE IF NOT EXISTS feed_pages (
     feed TEXT NOT NULL,
     number INTEGER NOT NULL,
-    items TEXT NOT NULL,
     episodes INTEGER NOT NULL,
     bytes INTEGER NOT NULL,
+    items TEXT NOT NULL,
     PRIMARY KEY (feed, number)
 );
 CREATE TABLE IF NOT EXISTS feed_members (
@@ -106,6 +107,19 @@ def items_from_json(text: str) -> tuple[PlannedItem, ...]:
     return tuple(PlannedItem(str(k), int(s), str(d)) for k, s, d in json.loads(text))
 
 
+# The distinct prefixes by skipping through the prefix index: a lookup per prefix, not a
+# read of every episode.
+PREFIXES_SQL = """
+WITH RECURSIVE found(prefix) AS (
+    SELECT min(prefix) FROM episodes
+    UNION ALL
+    SELECT (SELECT min(prefix) FROM episodes WHERE prefix > found.prefix) FROM found
+    WHERE found.prefix IS NOT NULL
+)
+SELECT prefix FROM found WHERE prefix IS NOT NULL
+"""
+
+
 def last_change(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT max(seq) FROM episode_changes").fetchone()
     return int(row[0] or 0)
@@ -122,9 +136,10 @@ def changed_since(conn: sqlite3.Connection, cursor: int, limit: int) -> list[str
 
 def forget_changes(conn: sqlite3.Connection, feeds: Sequence[str]) -> None:
     """Drop the changes every feed in ``feeds`` has taken in, and the state of other feeds."""
-    conn.execute(f"DELETE FROM feed_heads WHERE feed NOT IN ({marks(feeds)})", feeds)
-    conn.execute(f"DELETE FROM feed_pages WHERE feed NOT IN ({marks(feeds)})", feeds)
-    conn.execute(f"DELETE FROM feed_members WHERE feed NOT IN ({marks(feeds)})", feeds)
+    stored = [str(r[0]) for r in conn.execute("SELECT feed FROM feed_heads")]
+    for feed in set(stored) - set(feeds):
+        conn.execute("DELETE FROM feed_heads WHERE feed = ?", (feed,))
+        clear_feed(conn, feed)
     row = conn.execute("SELECT count(*), min(cursor) FROM feed_heads").fetchone()
     if row[0] == len(feeds) and row[1] is not None:
         conn.execute("DELETE FROM episode_changes WHERE seq <= ?", (row[1],))
@@ -156,11 +171,56 @@ def save_head(conn: sqlite3.Connection, head: FeedHead) -> None:
     )
 
 
-def page_sizes(conn: sqlite3.Connection, feed: str) -> list[tuple[int, int, int]]:
-    """``(number, episodes, bytes)`` of each stored full page of ``feed``, oldest first."""
-    return conn.execute(
-        "SELECT number, episodes, bytes FROM feed_pages WHERE feed = ? ORDER BY number", (feed,)
-    ).fetchall()
+PageTotals = tuple[int, int, int]  # (number, episodes, bytes)
+
+
+class PageIndex:
+    """One feed's full pages (number, episodes, bytes), read from the database only as far as
+    asked, with pending changes laid over them (``overrides``: a page's new totals, or None
+    for a page that goes away). Finding a page's neighbours or the newest pages costs a few
+    rows, whatever the number of pages."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, feed: str, overrides: dict[int, tuple[int, int] | None]
+    ) -> None:
+        self.conn, self.feed, self.overrides = conn, feed, overrides
+
+    def walk(self, *, newest_first: bool, beyond: int | None = None) -> Iterator[PageTotals]:
+        """Pages in order, starting after page ``beyond`` (exclusive) if given."""
+        order, compare = ("DESC", "<") if newest_first else ("ASC", ">")
+        bound = beyond if beyond is not None else (1 << 62 if newest_first else -1)
+        pending = sorted(
+            (
+                (n, *totals)
+                for n, totals in self.overrides.items()
+                if totals is not None and (n < bound if newest_first else n > bound)
+            ),
+            reverse=newest_first,
+        )
+        rows = self.conn.execute(
+            f"SELECT number, episodes, bytes FROM feed_pages WHERE feed = ? AND number {compare} ?"
+            f" ORDER BY number {order}",
+            (self.feed, bound),
+        )
+        index = 0
+        for number, episodes, size in rows:
+            while index < len(pending) and (
+                pending[index][0] >= number if newest_first else pending[index][0] <= number
+            ):
+                yield pending[index]
+                index += 1
+            if number not in self.overrides:
+                yield number, episodes, size
+        yield from pending[index:]
+
+    def older(self, number: int) -> int | None:
+        return next((n for n, _, _ in self.walk(newest_first=True, beyond=number)), None)
+
+    def newer(self, number: int) -> int | None:
+        return next((n for n, _, _ in self.walk(newest_first=False, beyond=number)), None)
+
+    def oldest(self) -> int | None:
+        return next((n for n, _, _ in self.walk(newest_first=False)), None)
 
 
 def load_pages(
@@ -190,7 +250,7 @@ def save_pages(
             continue
         conn.execute(
             "INSERT OR REPLACE INTO feed_pages VALUES (?,?,?,?,?)",
-            (feed, number, items_json(items), len(items), sum(i.size for i in items)),
+            (feed, number, len(items), sum(i.size for i in items), items_json(items)),
         )
         conn.executemany(
             "INSERT OR REPLACE INTO feed_members VALUES (?,?,?)",

@@ -16,15 +16,16 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from itertools import islice
 
 from tts_pipeline.library.feed_items import ItemStore
 from tts_pipeline.library.page_store import (
     FeedHead,
+    PageIndex,
     changed_since,
     clear_feed,
     load_pages,
     member_pages,
-    page_sizes,
     save_head,
     save_pages,
     set_members,
@@ -38,7 +39,7 @@ from tts_pipeline.package.feed_pages import (
     archive_page,
     changed_pages,
     cut_pages,
-    merged_pages,
+    merged_from_newest,
     plan_pages,
     subscription_page,
 )
@@ -176,6 +177,20 @@ def _apply_changes(
     return stored, after, tail, members
 
 
+def _top(
+    index: PageIndex, settings: PageSettings, rest: tuple[PlannedItem, ...]
+) -> tuple[list[int], int | None, int | None]:
+    """The full pages shown in the subscription document (oldest first), the newest page
+    its ``next`` leads to, and the oldest page (``last``): read newest first, no further."""
+    rest_size = (len(rest), sum(item.size for item in rest))
+    newest = ((count, size) for _, count, size in index.walk(newest_first=True))
+    merged = merged_from_newest(settings, newest, rest_size)
+    pages = list(islice(index.walk(newest_first=True), merged + 1))
+    top = [number for number, _, _ in pages[:merged]]
+    reachable = pages[merged][0] if len(pages) > merged else None
+    return top[::-1], reachable, index.oldest() if reachable is not None else None
+
+
 def _incremental(
     conn: sqlite3.Connection,
     store: ItemStore,
@@ -189,35 +204,29 @@ def _incremental(
     stored, after, tail, members = _apply_changes(conn, store, target, base_url, head, changed)
     modified = {n: page for n, page in after.items() if page != stored[n]}
     new_full, rest = cut_pages([tail[k] for k in store.by_date(conn, list(tail))], settings)
-    sizes = {n: (count, size) for n, count, size in page_sizes(conn, target.path)}
     created: Pages = {}
     number = head.next_number
     for page in new_full:
         created[number] = page
         members.update((item.key, number) for item in page)
         number += 1
-    for n, page in {**modified, **created}.items():
-        sizes.pop(n, None)
-        if page:
-            sizes[n] = (len(page), sum(item.size for item in page))
-    numbers = sorted(sizes)
+    changes = {**modified, **created}
+    index = PageIndex(
+        conn,
+        target.path,
+        {n: (len(p), sum(i.size for i in p)) if p else None for n, p in changes.items()},
+    )
     dropped = [n for n, page in modified.items() if not page]
-    relinked = {next((m for m in numbers if m > d), 0) for d in dropped} - {0}
-    rest_size = (len(rest), sum(item.size for item in rest))
-    merged = merged_pages(settings, [sizes[n] for n in numbers], rest_size)
-    reachable, top = numbers[: len(numbers) - merged], numbers[len(numbers) - merged :]
-    known = {**stored, **modified, **created}
+    relinked = {m for d in dropped if (m := index.newer(d)) is not None}
+    top, reachable, oldest = _top(index, settings, rest)
+    known = {**stored, **changes}
     known.update(load_pages(conn, target.path, [n for n in {*top, *relinked} if n not in known]))
     subscription = subscription_page(
-        names,
-        tuple(item for n in top for item in known[n]) + rest,
-        reachable[-1] if reachable else None,
-        reachable[0] if reachable else None,
+        names, tuple(item for n in top for item in known[n]) + rest, reachable, oldest
     )
-    older = dict(zip(numbers[1:], numbers, strict=False))
     write: list[Page] = [
-        archive_page(names, n, known[n], older.get(n))
-        for n in sorted({*modified, *created, *relinked})
+        archive_page(names, n, known[n], index.older(n))
+        for n in sorted({*changes, *relinked})
         if known[n]
     ]
     digest = signature_digest(subscription)
@@ -226,8 +235,7 @@ def _incremental(
     delete = [names.archive(n) for n in dropped]
     version = head.version + (1 if write or delete else 0)
     new_head = FeedHead(target.path, target.header, cursor, number, rest, digest, version)
-    pages = {**modified, **created}
-    return FeedUpdate(target, new_head, write, delete, pages, members)
+    return FeedUpdate(target, new_head, write, delete, changes, members)
 
 
 def store_update(conn: sqlite3.Connection, update: FeedUpdate) -> None:
@@ -244,23 +252,16 @@ def current_page(
     conn: sqlite3.Connection, target: FeedTarget, head: FeedHead, relative: str
 ) -> Page | None:
     """The stored plan's page at ``relative`` (the subscription document or an archive)."""
-    names, settings = target.names, target.settings
-    sizes = page_sizes(conn, target.path)
-    numbers = [n for n, _, _ in sizes]
+    names = target.names
+    index = PageIndex(conn, target.path, {})
     if relative != target.path:
-        number = next((n for n in numbers if names.archive(n) == relative), None)
-        if number is None:
+        digits = relative.removeprefix(names.archive_dir + "/page-").removesuffix(".xml")
+        number = int(digits) if digits.isdigit() and len(digits) < 12 else 0
+        found = load_pages(conn, target.path, [number]) if number else {}
+        if number not in found or names.archive(number) != relative:
             return None
-        index = numbers.index(number)
-        members = load_pages(conn, target.path, [number])[number]
-        return archive_page(names, number, members, numbers[index - 1] if index else None)
-    rest_size = (len(head.tail), sum(item.size for item in head.tail))
-    merged = merged_pages(settings, [(c, s) for _, c, s in sizes], rest_size)
-    reachable, top = numbers[: len(numbers) - merged], numbers[len(numbers) - merged :]
+        return archive_page(names, number, found[number], index.older(number))
+    top, reachable, oldest = _top(index, target.settings, head.tail)
     known = load_pages(conn, target.path, top)
-    return subscription_page(
-        names,
-        tuple(item for n in top for item in known[n]) + head.tail,
-        reachable[-1] if reachable else None,
-        reachable[0] if reachable else None,
-    )
+    items = tuple(item for n in top for item in known[n]) + head.tail
+    return subscription_page(names, items, reachable, oldest)

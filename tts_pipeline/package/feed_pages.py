@@ -307,13 +307,20 @@ def merged_pages(
     settings: PageSettings, full: Sequence[tuple[int, int]], tail: tuple[int, int]
 ) -> int:
     """``merged_count`` from sizes alone: ``(episodes, bytes)`` of each full page (oldest
-    first) and of the tail, so a caller need not load the pages' members.
+    first) and of the tail, so a caller need not load the pages' members."""
+    return merged_from_newest(settings, reversed(full), tail)
+
+
+def merged_from_newest(
+    settings: PageSettings, newest_first: Iterable[tuple[int, int]], tail: tuple[int, int]
+) -> int:
+    """``merged_pages`` reading the full pages newest first, and no further than needed.
 
     Whole pages only, newest first, while they fit the item count and the byte budget; at
     least one when the tail is empty, so the subscription is never empty while pages exist.
     """
     (count, used), merged = tail, 0
-    for items, size in reversed(full):
+    for items, size in newest_first:
         fits = count + items <= settings.subscription_items and used + size <= settings.item_bytes
         if not fits and count:
             break

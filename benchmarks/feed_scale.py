@@ -94,13 +94,21 @@ def _next_number(root: Path) -> int:
     return int(newest.removeprefix("ep")) + 1
 
 
-def measure_publish(root: Path, size: int) -> tuple[float, float]:
-    runs = [one_more(root, _next_number(root)) for _ in range(3)]
-    seconds = statistics.median(r["seconds"] for r in runs)
-    peak = statistics.median(r["peak_mb"] for r in runs)
-    print(f"{size} episodes: publish after one new episode {seconds:.3f} s (median of 3)")
-    print(f"{size} episodes: publish peak memory {peak:.0f} MB (VmHWM of the process)")
-    return seconds, peak
+def measure_publishes(roots: dict[int, Path], rounds: int) -> dict[int, tuple[float, float]]:
+    """Medians over ``rounds`` of one more episode's publish at each size, the sizes taken in
+    turn in every round (so a busy moment on the machine falls on all of them alike)."""
+    runs: dict[int, list[dict[str, float]]] = {size: [] for size in roots}
+    for _ in range(rounds):
+        for size, root in roots.items():
+            runs[size].append(one_more(root, _next_number(root)))
+    results = {}
+    for size, found in runs.items():
+        seconds = statistics.median(r["seconds"] for r in found)
+        peak = statistics.median(r["peak_mb"] for r in found)
+        print(f"{size} episodes: publish after one new episode {seconds:.3f} s (median, {rounds})")
+        print(f"{size} episodes: publish peak memory {peak:.0f} MB (VmHWM of the process)")
+        results[size] = (seconds, peak)
+    return results
 
 
 def measure_pages(root: Path, size: int) -> int:
@@ -166,30 +174,29 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, help="build the libraries here and keep them (reused when there)"
     )
+    parser.add_argument("--rounds", type=int, default=5, help="publishes measured per size")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="feed-scale-") as scratch:
         where = args.keep or Path(scratch)
-        results = {}
-        for size in args.sizes:
-            root = where / f"lib-{size}"
+        roots = {size: where / f"lib-{size}" for size in args.sizes}
+        for size, root in roots.items():
             if (root / "state.sqlite3").is_file():
                 print(f"{size} episodes: reusing the library in {root}")
             else:
                 build(root, size)
-            seconds, peak = measure_publish(root, size)
-            largest = measure_pages(root, size)
-            results[size] = (seconds, peak, largest)
-        smallest, biggest = min(results), max(results)
-        seconds, peak, _ = results[biggest]
-        ratio = seconds / results[smallest][0]
+        published = measure_publishes(roots, args.rounds)
+        largest = {size: measure_pages(root, size) for size, root in roots.items()}
+        smallest, biggest = min(roots), max(roots)
+        seconds, peak = published[biggest]
+        ratio = seconds / published[smallest][0]
         print(f"publish time {biggest} vs {smallest} episodes: {ratio:.2f}x")
         print(
             f"goals: publish <= {GOALS['publish_s']} s: {seconds <= GOALS['publish_s']};"
             f" <= {GOALS['publish_mb']} MB: {peak <= GOALS['publish_mb']};"
             f" within {GOALS['ratio']}x: {ratio <= GOALS['ratio']};"
-            f" subscriptions <= 1 MB: {all(r[2] <= GOALS['page_bytes'] for r in results.values())}"
+            f" subscriptions <= 1 MB: {max(largest.values()) <= GOALS['page_bytes']}"
         )
-        measure_serve(where / f"lib-{biggest}", biggest)
+        measure_serve(roots[biggest], biggest)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from tts_pipeline.package.rss_pages import ITEM_JOIN_BYTES, RENDER_VERSION, item
 # Where an item's library URLs point until a page is written for a real address.
 ITEM_BASE = "https://library.invalid/"
 _ITEM_BASE_BYTES = ITEM_BASE.encode()
+# The index SQLite makes for ``episodes``'s TEXT primary key (always this name).
+_EPISODES_KEY = "sqlite_autoindex_episodes_1"
 # Enough of an episode's script to fill the show notes (4,000 bytes of HTML) and then some.
 _NOTES_READ_BYTES = 16 * 1024
 # What an item is made from, as SQL over ``episodes``: compared with the stored ``source``.
@@ -131,16 +133,17 @@ class ItemStore:
     ) -> list[StoredItem]:
         """The items of episodes matching ``where`` (among ``ids``, unless empty: all of
         them), oldest first; an episode whose MP3 is missing has none."""
-        query = (
-            f"SELECT episodes.id, {SOURCE_SQL}, f.source, f.digest, f.urls, f.bytes"
-            " FROM episodes LEFT JOIN feed_items AS f ON f.episode_id = episodes.id"
-            f" WHERE ({where})"
-        )
+        columns = f"episodes.id, {SOURCE_SQL}, f.source, f.digest, f.urls, f.bytes"
+        joined = "LEFT JOIN feed_items AS f ON f.episode_id = episodes.id"
+        query = f"SELECT {columns} FROM episodes {joined} WHERE ({where})"
         if ids:
+            # Looked up by id (the primary key's index), whatever index the selection names.
+            by_id = f"SELECT {columns} FROM episodes INDEXED BY {_EPISODES_KEY} {joined}"
             rows = []
             for part in chunks(ids):
                 rows += conn.execute(
-                    f"{query} AND episodes.id IN ({marks(part)})", (*params, *part)
+                    f"{by_id} WHERE ({where}) AND episodes.id IN ({marks(part)})",
+                    (*params, *part),
                 ).fetchall()
             order = {eid: n for n, eid in enumerate(self.by_date(conn, [r[0] for r in rows]))}
             rows.sort(key=lambda row: order[row[0]])

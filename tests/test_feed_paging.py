@@ -21,8 +21,12 @@ import pytest
 from feedkit import add_episodes, episode_id, remove_episode
 
 from tts_pipeline.config import Config, parse_config
+from tts_pipeline.library.feed_items import ItemStore
 from tts_pipeline.library.feed_writer import publish_feeds, render_feed_pages
 from tts_pipeline.library.layout import Library
+from tts_pipeline.library.page_store import last_change, load_head
+from tts_pipeline.library.paging import FeedTarget, FeedUpdate, store_update, update_feed
+from tts_pipeline.package.feed_pages import PageSettings
 from tts_pipeline.serve.server import LibraryServer
 
 BASE = "https://podcast.example.org/nl/"
@@ -280,3 +284,29 @@ def test_a_page_left_empty_goes_and_its_newer_neighbour_is_relinked(library: Lib
     page3 = (library.root / "feed/page-000003.xml").read_bytes()
     assert f'{BASE}feed/page-000001.xml" rel="next"'.encode() in page3
     _check_walks(library)
+
+
+def test_a_selection_that_depends_on_other_episodes_is_planned_in_full(tmp_path: Path) -> None:
+    """A top N: one episode's arrival can push another out, so such a feed is planned again
+    from its selection on each change, its full pages still kept where they were."""
+    library = Library(tmp_path / "lib")
+    add_episodes(library, 0, 80)
+    store = ItemStore(library, "en-us")
+    top = "episodes.id IN (SELECT id FROM episodes ORDER BY published DESC LIMIT 50)"
+    settings = PageSettings(page_items=10, subscription_items=20)
+    target = FeedTarget("feeds/top.xml", top, (), "header", settings, incremental=False)
+
+    def publish() -> FeedUpdate:
+        with library.state() as conn:
+            cursor = last_change(conn)
+            head = load_head(conn, target.path)
+            update = update_feed(conn, store, target, BASE, head, cursor)
+            store_update(conn, update)
+        return update
+
+    first = publish()
+    assert len(first.write) == 5 + 1  # five full pages of 10, the subscription (the newest 20)
+    assert publish().write == []  # nothing changed
+    add_episodes(library, 80, 1)  # pushes episode 30 out of the top 50: its page changes
+    written = {page.path for page in publish().write}
+    assert written == {"feeds/top/page-000001.xml", "feeds/top.xml"}

@@ -98,10 +98,10 @@ def update_feed(
     ``check_header=False`` keeps a stored plan made with another header (a reader
     rendering for its own address)."""
     new_header = check_header and head is not None and head.header != target.header
-    if head is None or new_header or not target.incremental or rewrite_all:
+    if head is None or new_header or rewrite_all:
         return _full(conn, store, target, base_url, head, cursor, rewrite_all=True)
     changed = changed_since(conn, head.cursor, CHANGE_LIMIT)
-    if changed is None:
+    if changed is None or (changed and not target.incremental):
         return _full(conn, store, target, base_url, head, cursor, rewrite_all=False)
     return _incremental(conn, store, target, base_url, head, cursor, changed)
 

@@ -86,16 +86,18 @@ def _files(root: Path) -> dict[str, tuple[int, bytes]]:
     return {p.relative_to(root).as_posix(): (p.stat().st_mtime_ns, p.read_bytes()) for p in paths}
 
 
-def _check_walks(library: Library, *, newest_first: bool = True) -> None:
+def _check_walks(
+    library: Library, *, newest_first: bool = True, with_feedparser: bool = True
+) -> None:
     """Every episode once in each feed's walk, newest first (unless backdated episodes
     were added: they join the newest page, as full pages never change)."""
     for path in SUBSCRIPTIONS:
         prefix = None if path == "feed.xml" else path.split("/")[1].removesuffix(".xml")
         expected = _expected(library, prefix)
-        for walked in (
-            _walk_podcastparser(library.root, path),
-            _walk_feedparser(library.root, path),
-        ):
+        walks = [_walk_podcastparser(library.root, path)]
+        if with_feedparser:  # the slower of the two
+            walks.append(_walk_feedparser(library.root, path))
+        for walked in walks:
             if newest_first:
                 assert walked == expected, path
             else:
@@ -235,7 +237,7 @@ def test_random_changes_keep_every_feed_walkable(library: Library) -> None:
     present = [episode_id(n) for n in range(250)]
     next_number = 250
     backdated = False
-    for _ in range(12):
+    for _ in range(8):
         before = _files(library.root)
         touched: set[str] = set()
         for _ in range(rng.randint(1, 6)):
@@ -264,12 +266,13 @@ def test_random_changes_keep_every_feed_walkable(library: Library) -> None:
                 touched.add(eid)
                 next_number += 1
         publish_feeds(library, config)
-        _check_walks(library, newest_first=not backdated)
+        _check_walks(library, newest_first=not backdated, with_feedparser=False)
         after = _files(library.root)
         for path, (mtime, data) in after.items():
             if "/page-" in path and path in before and before[path][0] != mtime:
                 # rewritten: it must hold or have held a touched episode, or be relinked
                 assert data != before[path][1] or touched, path
+    _check_walks(library, newest_first=not backdated)
 
 
 def test_a_page_left_empty_goes_and_its_newer_neighbour_is_relinked(library: Library) -> None:

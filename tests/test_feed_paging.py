@@ -27,6 +27,7 @@ from tts_pipeline.library.layout import Library
 from tts_pipeline.library.page_store import last_change, load_head
 from tts_pipeline.library.paging import FeedTarget, FeedUpdate, store_update, update_feed
 from tts_pipeline.package.feed_pages import PageSettings
+from tts_pipeline.publish.tree import Role, public_tree
 from tts_pipeline.serve.server import LibraryServer
 
 BASE = "https://podcast.example.org/nl/"
@@ -313,3 +314,13 @@ def test_a_selection_that_depends_on_other_episodes_is_planned_in_full(tmp_path:
     add_episodes(library, 80, 1)  # pushes episode 30 out of the top 50: its page changes
     written = {page.path for page in publish().write}
     assert written == {"feeds/top/page-000001.xml", "feeds/top.xml"}
+
+
+def test_the_public_tree_holds_every_page_archives_before_subscriptions(library: Library) -> None:
+    tree = public_tree(library.root, BASE)
+    pages = set(_files(library.root))
+    assert pages <= set(tree.files)
+    order = [f.relative for f in tree.in_upload_order() if f.relative in pages]
+    archives = [p for p in order if "/page-" in p]
+    assert all(tree.files[p].role is Role.ARCHIVE for p in archives)
+    assert order[: len(archives)] == archives and order[-1] == "feed.xml"

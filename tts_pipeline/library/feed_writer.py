@@ -203,12 +203,18 @@ def publish_feeds(library: Library, config: Config, base_url: str | None = None)
 def _heads(
     conn: sqlite3.Connection, store: ItemStore, sources: list[FeedSource], base: str
 ) -> dict[str, FeedHead]:
-    """Every feed's head, planned forward (in the open transaction) when behind."""
+    """Every feed's head, planned forward (in the open transaction) when behind; as stored
+    when another process holds the database for longer than the busy timeout."""
     cursor = last_change(conn)
     heads = {source.plan.path: load_head(conn, source.plan.path) for source in sources}
+    stored = {path: head for path, head in heads.items() if head is not None}
     if all(head is not None and head.cursor >= cursor for head in heads.values()):
-        return {path: head for path, head in heads.items() if head is not None}
-    conn.execute("BEGIN IMMEDIATE")  # rolled back by the caller: nothing is kept
+        return stored
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # rolled back by the caller: nothing is kept
+    except sqlite3.OperationalError as exc:  # busy: a publisher at work
+        log.info("feed pages as last published (%s)", exc)
+        return stored
     found = {}
     for source in sources:
         head = heads[source.plan.path]
@@ -249,14 +255,13 @@ def render_feed_pages(
             sources = feed_sources(conn, config, base)
             heads = _heads(conn, store, sources, base)
             for source in sources:
-                head = heads[source.plan.path]
-                names = source.target.names
+                head = heads.get(source.plan.path)
+                if head is None:
+                    continue
                 for relative in _paths(conn, source, head, wanted):
                     page = current_page(conn, source.target, head, relative)
                     if page is not None:
-                        pages[names.subscription if page.number == 0 else page.path] = render(
-                            conn, source, page, base
-                        )
+                        pages[page.path] = render(conn, source, page, base)
         finally:
             conn.rollback()
     return pages

@@ -12,13 +12,12 @@ import pytest
 
 from tts_pipeline.config import parse_config
 from tts_pipeline.errors import FeedError
+from tts_pipeline.library.feed_writer import publish_feeds, render_library_feeds
 from tts_pipeline.library.feeds import (
     feed_file_name,
     is_public_url,
     library_url,
     plan_feeds,
-    publish_feeds,
-    render_library_feeds,
 )
 from tts_pipeline.library.layout import Library
 from tts_pipeline.library.state import EpisodeRecord

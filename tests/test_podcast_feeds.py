@@ -32,10 +32,9 @@ from mutagen.id3 import ID3
 from webvtt_reader import parse_vtt
 
 from tts_pipeline.config import Config, parse_config
+from tts_pipeline.library.feed_writer import publish_feeds, render_library_feeds
 from tts_pipeline.library.feeds import (
     feed_file_name,
-    publish_feeds,
-    render_library_feeds,
 )
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import Episode

@@ -14,7 +14,8 @@ from tts_pipeline.errors import HeldBackError
 from tts_pipeline.execution.seam import ExecutionBackend
 from tts_pipeline.fsutil import atomic_write_bytes, atomic_write_text
 from tts_pipeline.ingest import fetch_post
-from tts_pipeline.library.feeds import library_url, publish_feeds
+from tts_pipeline.library.feed_writer import publish_feeds
+from tts_pipeline.library.feeds import library_url
 from tts_pipeline.library.folders import EpisodeFolder
 from tts_pipeline.library.inputs import inputs_hash, unchanged_episode
 from tts_pipeline.library.layout import Library, episode_id

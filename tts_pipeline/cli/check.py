@@ -43,7 +43,7 @@ def add_check(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 
 def run_check(args: argparse.Namespace, config: Config) -> int:
     library = Library(config.library)
-    report = check_library(library, config.base_url)
+    report = check_library(library, config.public_base_url)
     for problem in report.problems:
         print(problem)
     if report.problems:

@@ -9,7 +9,7 @@ from typing import Any
 from tts_pipeline.cli.output import EXIT_OK, shared_library
 from tts_pipeline.config import Config
 from tts_pipeline.errors import LibraryError
-from tts_pipeline.library.feeds import publish_feeds
+from tts_pipeline.library.feed_writer import publish_feeds
 
 
 def add_feed(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:

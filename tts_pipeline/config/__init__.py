@@ -74,6 +74,11 @@ class Config:
     request_interval_s: float = 3.0  # ForumMagnum asks crawlers for Crawl-Delay: 3
     base_url: str = "http://127.0.0.1:8000/"  # where the library is published; enclosure URLs
     language: str = "en-us"
+    # Paged feeds: episodes in each subscription document (at most), per archive page, and
+    # the most bytes any feed page may have.
+    feed_items: int = 300
+    feed_page_items: int = 100
+    feed_max_bytes: int = 1_000_000
     watch: WatchSettings = field(default_factory=WatchSettings)  # [watch]: the new-post watcher
     clean: CleanOptions = field(default_factory=CleanOptions)  # [clean]: footnotes, images, ...
     publish: PublishSettings = field(default_factory=PublishSettings)  # [publish]: a bucket, ...
@@ -166,6 +171,9 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         ("verify_threshold", float),
         ("executor", str),
         ("lock_wait_s", float),
+        ("feed_items", int),
+        ("feed_page_items", int),
+        ("feed_max_bytes", int),
     ):
         if name in data:
             value = data[name]
@@ -185,6 +193,9 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
             parse_executor_spec(updates["executor"])
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+    for name in ("feed_items", "feed_page_items", "feed_max_bytes"):
+        if updates.get(name, 1) < 1:
+            raise ConfigError(f"{where}: {name} must be at least 1")
     if updates.get("verify_threshold", 1.0) <= 0:
         raise ConfigError(f"{where}: verify_threshold must be above 0 (a word error rate)")
     if "watch" in data:

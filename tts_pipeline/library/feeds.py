@@ -2,14 +2,13 @@
 
 The default channels are The Nonlinear Library's: ``feed.xml`` with every episode,
 ``feeds/<prefix>.xml`` per forum, and per forum its daily and weekly best and its top 400
-(``feeds/<prefix>-daily.xml``, ``-weekly.xml``, ``-top.xml``); ``channels.select`` decides
-what each lists.
+(``feeds/<prefix>-daily.xml``, ``-weekly.xml``, ``-top.xml``).
 
-Feeds are rendered from the state database and the files beside each episode, never edited
-in place: the enclosure length is the MP3's size on disk at render time, the transcript and
-chapters are listed when their files exist. ``render_library_feeds`` renders for any base
-URL without writing anything (the local server renders with its own address);
-``publish_feeds`` writes them atomically, with the cover they name.
+This module says which feeds there are and which episodes each lists: ``plan_feeds_for``
+plans them from the forums the library holds, and ``FeedPlan.selection`` gives a feed's
+episodes as an SQL condition (its channel's rules, or the members ``channel_sql`` picks when
+an episode's place depends on others); ``plan_feeds`` also lists them from records
+(``channels.select``). :mod:`feed_writer` pages, renders and writes them.
 
 Per-forum feeds exist for every configured forum profile (empty until it has episodes, so
 their addresses can be subscribed to at once) and for any other prefix the library holds
@@ -20,42 +19,32 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import logging
 import re
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from tts_pipeline.config import Config
 from tts_pipeline.config.channels import Channel
 from tts_pipeline.errors import FeedError
-from tts_pipeline.fsutil import atomic_write_bytes
-from tts_pipeline.library.channel_sql import lists_by_itself
+from tts_pipeline.library.channel_sql import channel_members, lists_by_itself, sql_filter
 from tts_pipeline.library.channels import select
-from tts_pipeline.library.layout import Library
+from tts_pipeline.library.feed_items import library_url as library_url  # re-exported
 from tts_pipeline.library.state import EpisodeRecord
 from tts_pipeline.models import ARTICLE_PREFIX
-from tts_pipeline.package.cover import default_cover
-from tts_pipeline.package.rss import (
-    FeedChannel,
-    FeedItem,
-    Transcript,
-    podcast_guid,
-    render_feed,
-    show_notes_html,
-)
 
 log = logging.getLogger(__name__)
 
 ALL_FEED = "feed.xml"
 FEEDS_DIR = "feeds"
 COVER_NAME = "cover.png"
-# Enough of an episode's script to fill the show notes (4,000 bytes of HTML) and then some.
-_NOTES_READ_BYTES = 16 * 1024
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _PRIVATE_SUFFIXES = (".localhost", ".local", ".test", ".example", ".invalid", ".internal")
+_MEMBERS_SQL = "episodes.id IN (SELECT value FROM json_each(?))"
 
 
 @dataclass(frozen=True)
@@ -67,7 +56,7 @@ class FeedPlan:
     description: str
     prefix: str | None  # the forum of a per-forum feed; None: not one forum's
     channel: str = ""  # the [channels.<name>] it comes from
-    episodes: tuple[EpisodeRecord, ...] = ()  # what it lists, in its order (``channels``)
+    episodes: tuple[EpisodeRecord, ...] = ()  # what it lists, in its order (``plan_feeds``)
     # Whether karma decides what it lists: a karma update can then drop or add an older
     # episode anywhere in it, not only add the newest.
     by_karma: bool = False
@@ -78,7 +67,26 @@ class FeedPlan:
     def incremental(self) -> bool:
         """Whether an episode's place in the feed depends on that episode alone, so a
         publish need only look at the episodes changed since the last one."""
-        return self.rules is None or lists_by_itself(self.rules)
+        return self.rules is None or (lists_by_itself(self.rules) and not self._tagged)
+
+    @property
+    def _tagged(self) -> bool:
+        return self.rules is not None and bool(self.rules.tags_include or self.rules.tags_exclude)
+
+    def selection(
+        self, conn: sqlite3.Connection | None = None, now: datetime | None = None
+    ) -> tuple[str, tuple[object, ...]]:
+        """Which episodes the feed lists at ``now``: an SQL condition on ``episodes`` and
+        its values. A feed whose episodes depend on one another (a daily best, a top N) or
+        on tags is its members, picked through ``conn`` (none without one)."""
+        if self.rules is None:
+            return ("1", ()) if self.prefix is None else ("episodes.prefix = ?", (self.prefix,))
+        moment = now or datetime.now(UTC)
+        if self.incremental:
+            where, values = sql_filter(self.rules, moment)
+            return where, tuple(values)
+        members = channel_members(conn, self.rules, moment) if conn is not None else []
+        return _MEMBERS_SQL, (json.dumps(members),)
 
 
 def feed_file_name(prefix: str) -> str:
@@ -100,7 +108,7 @@ def _format_title(template: str, **fields: str) -> str:
         ) from exc
 
 
-def _forum_names(config: Config, records: Iterable[EpisodeRecord]) -> dict[str, tuple[str, str]]:
+def _forum_names(config: Config, prefixes: Iterable[str]) -> dict[str, tuple[str, str]]:
     """Every forum prefix with its name in titles and its spoken name: the configured
     profiles', then any other prefix the library holds (a profile since removed, articles)."""
     forums: dict[str, tuple[str, str]] = {}  # prefix -> (name in titles, spoken name)
@@ -109,48 +117,42 @@ def _forum_names(config: Config, records: Iterable[EpisodeRecord]) -> dict[str, 
         # mirror after the built-ins) sets feed_name itself.
         if site.prefix not in forums or site.feed_name:
             forums[site.prefix] = (site.feed_name or site.name, site.name)
-    for prefix in dict.fromkeys(r.prefix for r in records):
+    for prefix in dict.fromkeys(prefixes):
         if prefix == ARTICLE_PREFIX:
             forums.setdefault(prefix, ("Articles", "around the web"))
         forums.setdefault(prefix, (prefix, prefix))
     return forums
 
 
-@dataclass(frozen=True)
-class _Holdings:
-    """What every channel's plan reads: the forums, the records, the records by forum."""
-
-    forums: dict[str, tuple[str, str]]  # prefix -> (name in titles, spoken name)
-    site_names: str  # every profile's spoken name, for the all-forums description
-    records: list[EpisodeRecord]
-    by_prefix: dict[str, list[EpisodeRecord]]
-    now: datetime
-
-
 def plan_feeds(
     config: Config, records: Iterable[EpisodeRecord], now: datetime | None = None
 ) -> list[FeedPlan]:
+    """:func:`plan_feeds_for` the forums of ``records``, each plan with the episodes it
+    lists among them (``channels.select`` at ``now``), in its order."""
+    records = list(records)
+    moment = now or datetime.now(UTC)
+    return [
+        replace(plan, episodes=tuple(select(plan.rules, records, moment)) if plan.rules else ())
+        for plan in plan_feeds_for(config, (r.prefix for r in records))
+    ]
+
+
+def plan_feeds_for(config: Config, prefixes: Iterable[str]) -> list[FeedPlan]:
     """The library's feeds, one per channel (``config.channels``), a per-forum channel one
-    per forum prefix, each with the episodes it lists (``channels.select`` at ``now``).
+    per forum prefix (the configured forums' and ``prefixes``, those the library holds).
 
     A path already taken by an earlier feed is skipped (a safe prefix spelling out another's
     stand-in name), and so are articles in a channel karma decides (they have none).
     """
-    records = list(records)
-    forums = _forum_names(config, records)
-    by_prefix: dict[str, list[EpisodeRecord]] = {prefix: [] for prefix in forums}
-    for record in records:
-        by_prefix[record.prefix].append(record)
-    site_names = ", ".join(dict.fromkeys(s.name for s in config.sites))
-    held = _Holdings(forums, site_names, records, by_prefix, now or datetime.now(UTC))
+    forums = _forum_names(config, prefixes)
     plans: list[FeedPlan] = []
     taken: set[str] = set()
     for channel in config.channels:
         named = _named_prefixes(config, channel)
-        prefixes: list[str | None] = [None]
+        wanted: list[str | None] = [None]
         if channel.per_forum:  # each forum it names (every forum when it names none)
-            prefixes = [p for p in forums if not named or p in named]
-        for prefix in prefixes:
+            wanted = [p for p in forums if not named or p in named]
+        for prefix in wanted:
             if prefix == ARTICLE_PREFIX and channel.by_karma:
                 continue
             path = channel.path
@@ -158,7 +160,7 @@ def plan_feeds(
                 path = path.replace("{prefix}", feed_file_name(prefix).removesuffix(".xml"))
             if path not in taken:
                 taken.add(path)
-                plans.append(_plan(config, channel, prefix, path, held))
+                plans.append(_plan(config, channel, prefix, path, forums))
     return plans
 
 
@@ -168,19 +170,23 @@ def _named_prefixes(config: Config, channel: Channel) -> set[str]:
 
 
 def _plan(
-    config: Config, channel: Channel, prefix: str | None, path: str, held: _Holdings
+    config: Config,
+    channel: Channel,
+    prefix: str | None,
+    path: str,
+    forums: dict[str, tuple[str, str]],
 ) -> FeedPlan:
     """One channel's feed (for one forum prefix, or for all the forums it names)."""
-    name, forums = config.templates.podcast_name, held.forums
+    name = config.templates.podcast_name
+    site_names = ", ".join(dict.fromkeys(s.name for s in config.sites))
     wanted = _named_prefixes(config, channel) if prefix is None else {prefix}
     if wanted:
-        pool = [r for p in forums if p in wanted for r in held.by_prefix[p]]
         forum = ", ".join(forums[p][0] for p in forums if p in wanted)
         spoken = ", ".join(forums[p][1] for p in forums if p in wanted)
     else:
-        pool, forum, spoken = held.records, name, held.site_names
+        forum, spoken = name, site_names
     fields = {"podcast_name": name, "forum": forum, "prefix": prefix or "", "site": spoken,
-              "sites": held.site_names}  # fmt: skip
+              "sites": site_names}  # fmt: skip
     if channel.title:
         title = channel.title.format(**fields)
     elif prefix is not None:
@@ -194,17 +200,11 @@ def _plan(
     elif prefix is not None:
         description = f"{name}: posts from {spoken}, narrated with text-to-speech."
     else:
-        description = f"{name}: forum posts from {held.site_names}, narrated with text-to-speech."
-    # The pool holds the wanted forums' records only: no filter by prefix is left to do.
-    episodes = select(replace(channel, forums=(), prefixes=()), pool, held.now)
-    rules = replace(channel, forums=(), prefixes=tuple(p for p in forums if p in wanted))
-    return FeedPlan(path, title, description, prefix, channel.name, tuple(episodes),
-                    channel.by_karma, rules)  # fmt: skip
-
-
-def library_url(base_url: str, relative: str) -> str:
-    """The public URL of a file in the library (path segments percent-encoded)."""
-    return base_url.rstrip("/") + "/" + quote(relative, safe="/")
+        description = f"{name}: forum posts from {site_names}, narrated with text-to-speech."
+    # No prefixes: every forum. Named ones the library does not hold yet still narrow it.
+    ordered = [p for p in forums if p in wanted] + sorted(wanted - forums.keys())
+    rules = replace(channel, forums=(), prefixes=tuple(ordered))
+    return FeedPlan(path, title, description, prefix, channel.name, (), channel.by_karma, rules)
 
 
 def check_base_url(base_url: str) -> str:
@@ -224,115 +224,3 @@ def is_public_url(url: str) -> bool:
     except ValueError:
         return "." in host  # a bare intranet name is not a public address
     return address.is_global
-
-
-def _script_paragraphs(path: Path) -> list[str]:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_NOTES_READ_BYTES)
-    except OSError:
-        return []
-    text = head.decode("utf-8", "ignore")
-    paragraphs = text.split("\n\n")
-    if len(head) == _NOTES_READ_BYTES:
-        paragraphs = paragraphs[:-1]  # the last one may be cut mid-word
-    return paragraphs
-
-
-def _item(library: Library, config: Config, base: str, record: EpisodeRecord) -> FeedItem | None:
-    mp3 = library.episodes_dir / record.mp3
-    try:
-        size = mp3.stat().st_size  # the file as served, not as first recorded
-    except OSError:
-        return None  # removed since it was listed
-    eid = record.id
-    transcripts = [
-        Transcript(
-            library_url(base, f"episodes/{path.name}"), kind, config.language, captions=captions
-        )
-        for path, kind, captions in (
-            (library.vtt_path(eid), "text/vtt", True),
-            (library.script_path(eid), "text/plain", False),
-        )
-        if path.is_file()
-    ]
-    chapters = library.chapters_path(eid)
-    return FeedItem(
-        guid=eid,
-        title=record.title,
-        link=record.url,
-        description=record.description,
-        published=record.published,
-        enclosure_url=library_url(base, f"episodes/{record.mp3}"),
-        enclosure_length=size,
-        duration_s=record.duration_s,
-        content_html=show_notes_html(record.url, _script_paragraphs(library.script_path(eid))),
-        author=record.authors,
-        transcripts=tuple(transcripts),
-        chapters_url=(library_url(base, f"episodes/{chapters.name}") if chapters.is_file() else ""),
-    )
-
-
-def render_library_feeds(
-    library: Library, config: Config, base_url: str | None = None
-) -> dict[str, bytes]:
-    """Every feed of the library as XML bytes, by path relative to the library root.
-
-    URLs in the feeds (enclosures, transcripts, chapters, cover, atom:link) start with
-    ``base_url`` (default: the config's). Nothing is written.
-    """
-    base = check_base_url(base_url or config.public_base_url)
-    records = library.episodes()
-    items = {r.id: item for r in records if (item := _item(library, config, base, r))}
-    guids = library.feed_guids()
-    feeds: dict[str, bytes] = {}
-    for plan in plan_feeds(config, records):
-        self_url = library_url(base, plan.path)
-        channel = FeedChannel(
-            title=plan.title,
-            link=base,
-            description=plan.description,
-            self_url=self_url,
-            image_url=library_url(base, COVER_NAME),
-            author=config.templates.podcast_name,
-            language=config.language,
-            podcast_guid=guids.get(plan.path) or podcast_guid(self_url),
-        )
-        chosen = [items[r.id] for r in plan.episodes if r.id in items]
-        feeds[plan.path] = render_feed(channel, chosen)
-    return feeds
-
-
-def publish_feeds(library: Library, config: Config, base_url: str | None = None) -> list[Path]:
-    """Render every feed and write it (atomically) with the cover; return the feed paths.
-
-    A feed's podcast:guid is kept from the first time it is published at a public URL; a
-    loopback or test address never fixes it. One process at a time renders and writes
-    (``Library.writing_feeds``), each from the state as it is then: two processes that
-    published at once cannot leave the feeds without the episode the other recorded.
-    """
-    with library.writing_feeds():
-        return _write_feeds(library, config, base_url)
-
-
-def _write_feeds(library: Library, config: Config, base_url: str | None) -> list[Path]:
-    base = check_base_url(base_url or config.public_base_url)
-    records = library.episodes()
-    if is_public_url(base):
-        for plan in plan_feeds(config, records):
-            url = library_url(base, plan.path)
-            library.assign_feed_guid(plan.path, podcast_guid(url), url)
-    feeds = render_library_feeds(library, config, base)
-    try:
-        cover, art = library.root / COVER_NAME, default_cover().read_bytes()
-        if not cover.is_file() or cover.read_bytes() != art:
-            atomic_write_bytes(cover, art)
-        # feed.xml last: a run that finds it newer than the state knows every feed is too.
-        paths = {library.root / relative: data for relative, data in feeds.items()}
-        for path in sorted(paths, key=lambda path: path == library.feed_path):
-            atomic_write_bytes(path, paths[path])
-    except OSError as exc:
-        raise FeedError(f"cannot write the feeds in {library.root}: {exc}") from exc
-    library.sweep_retired()  # MP3 names the feeds just written no longer give
-    log.info("wrote %d feeds with %d episodes", len(feeds), len(records))
-    return [library.root / relative for relative in feeds]

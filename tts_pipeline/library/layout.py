@@ -38,6 +38,7 @@ from tts_pipeline.library.locks import (
     claimed_if_free,
     holding,
 )
+from tts_pipeline.library.page_store import FEED_PAGES_SCHEMA, PREFIXES_SQL
 from tts_pipeline.library.state import (
     LIBRARY_MIGRATIONS,
     LIBRARY_SCHEMA,
@@ -206,8 +207,10 @@ class Library:
         if not self._swept:
             caches = [*self.cache_dir.glob("chunks/*/"), *self.cache_dir.glob("segments/*/")]
             folders = [f.path for f in self._episode_folders()]
+            pages = [self.root / "feed", *self.feeds_dir.glob("*/")]  # archive pages
             sweep_stale_parts(
-                [self.root, *folders, self.feeds_dir, self.previews_dir, *caches], self.work_dir
+                [self.root, *folders, self.feeds_dir, *pages, self.previews_dir, *caches],
+                self.work_dir,
             )
             self._swept = True
 
@@ -216,7 +219,19 @@ class Library:
         return claimed_if_free(self.episode_lock_path(eid))
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return open_state(self.state_path, LIBRARY_SCHEMA, LIBRARY_MIGRATIONS)
+        # The feed pages' tables follow the base schema; named migrations (karma, tags) last.
+        return open_state(self.state_path, LIBRARY_SCHEMA + FEED_PAGES_SCHEMA, LIBRARY_MIGRATIONS)
+
+    def state(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One transaction on the state database (for the feed pager and readers)."""
+        return self._db()
+
+    def prefixes(self) -> list[str]:
+        """The forum prefixes of the recorded episodes."""
+        if not self.state_path.exists():
+            return []
+        with self._db() as conn:
+            return [str(r[0]) for r in conn.execute(PREFIXES_SQL)]
 
     def record_verification(
         self, eid: str, verification: Verification, *, held_back: str = ""

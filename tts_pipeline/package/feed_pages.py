@@ -166,6 +166,23 @@ class PagePlan:
         tail = tuple(_item(row) for row in data["tail"])
         return _assemble(names, settings, full, tail, int(data["next_number"]))
 
+    @classmethod
+    def from_pages(
+        cls,
+        names: PageNames,
+        settings: PageSettings,
+        full: Sequence[tuple[int, tuple[PlannedItem, ...]]],
+        tail: tuple[PlannedItem, ...],
+        next_number: int,
+    ) -> PagePlan:
+        """A plan from stored full pages ``(number, members)`` and the open tail."""
+        return _assemble(names, settings, list(full), tail, next_number)
+
+    @property
+    def tail(self) -> tuple[PlannedItem, ...]:
+        """The episodes on no full page (the newest, oldest first)."""
+        return _open_tail(self)
+
 
 @dataclass(frozen=True)
 class PageChanges:
@@ -184,7 +201,7 @@ def _open_tail(plan: PagePlan) -> tuple[PlannedItem, ...]:
     return tuple(item for item in plan.subscription.items if item.key not in on_pages)
 
 
-def _cut(
+def cut_pages(
     items: Sequence[PlannedItem], settings: PageSettings
 ) -> tuple[list[tuple[PlannedItem, ...]], tuple[PlannedItem, ...]]:
     """Full pages and the open tail, filled greedily from the oldest.
@@ -232,7 +249,7 @@ def plan_pages(
             placed.update(item.key for item in kept)
             if kept:  # an empty page would stop gPodder's walk: it is dropped
                 full.append((page.number, kept))
-    new_pages, tail = _cut([i for i in items if i.key not in placed], settings)
+    new_pages, tail = cut_pages([i for i in items if i.key not in placed], settings)
     for members in new_pages:
         full.append((next_number, members))
         next_number += 1
@@ -247,52 +264,71 @@ def _assemble(
     next_number: int,
 ) -> PagePlan:
     full = sorted(full, key=lambda page: page[0])
-    merged = _merged_count(settings, [members for _, members in full], tail)
+    merged = merged_count(settings, [members for _, members in full], tail)
     reachable = full[: len(full) - merged]  # pages the subscription's `next` leads through
     top_items = tuple(item for _, members in full[len(full) - merged :] for item in members)
-    sub_links: list[tuple[Rel, str]] = [
-        (Rel.SELF, names.subscription),
-        (Rel.FIRST, names.subscription),
-    ]
-    if reachable:
-        newest = names.archive(reachable[-1][0])
-        sub_links += [
-            (Rel.NEXT, newest),
-            (Rel.PREV_ARCHIVE, newest),
-            (Rel.LAST, names.archive(reachable[0][0])),
-        ]
-    subscription = Page(
-        names.subscription, PageKind.SUBSCRIPTION, 0, top_items + tail, tuple(sub_links)
+    subscription = subscription_page(
+        names,
+        top_items + tail,
+        reachable[-1][0] if reachable else None,
+        reachable[0][0] if reachable else None,
     )
     archives = tuple(
-        _archive_page(names, number, members, full[index - 1][0] if index else None)
+        archive_page(names, number, members, full[index - 1][0] if index else None)
         for index, (number, members) in enumerate(full)
     )
     return PagePlan(names, settings, subscription, archives, next_number)
 
 
-def _merged_count(
+def subscription_page(
+    names: PageNames, items: tuple[PlannedItem, ...], newest: int | None, oldest: int | None
+) -> Page:
+    """The subscription document: ``items`` (oldest first), ``next`` to archive page
+    ``newest`` (the newest one not merged into it) and ``last`` to ``oldest``."""
+    links: list[tuple[Rel, str]] = [(Rel.SELF, names.subscription), (Rel.FIRST, names.subscription)]
+    if newest is not None and oldest is not None:
+        links += [
+            (Rel.NEXT, names.archive(newest)),
+            (Rel.PREV_ARCHIVE, names.archive(newest)),
+            (Rel.LAST, names.archive(oldest)),
+        ]
+    return Page(names.subscription, PageKind.SUBSCRIPTION, 0, items, tuple(links))
+
+
+def merged_count(
     settings: PageSettings, full: Sequence[tuple[PlannedItem, ...]], tail: tuple[PlannedItem, ...]
 ) -> int:
-    """How many of the newest full pages the subscription document shows besides the tail.
+    """How many of the newest full pages the subscription document shows besides the tail."""
+    sizes = [(len(members), sum(i.size for i in members)) for members in full]
+    return merged_pages(settings, sizes, (len(tail), sum(i.size for i in tail)))
+
+
+def merged_pages(
+    settings: PageSettings, full: Sequence[tuple[int, int]], tail: tuple[int, int]
+) -> int:
+    """``merged_count`` from sizes alone: ``(episodes, bytes)`` of each full page (oldest
+    first) and of the tail, so a caller need not load the pages' members."""
+    return merged_from_newest(settings, reversed(full), tail)
+
+
+def merged_from_newest(
+    settings: PageSettings, newest_first: Iterable[tuple[int, int]], tail: tuple[int, int]
+) -> int:
+    """``merged_pages`` reading the full pages newest first, and no further than needed.
 
     Whole pages only, newest first, while they fit the item count and the byte budget; at
     least one when the tail is empty, so the subscription is never empty while pages exist.
     """
-    count, used, merged = len(tail), sum(i.size for i in tail), 0
-    for members in reversed(full):
-        size = sum(i.size for i in members)
-        fits = (
-            count + len(members) <= settings.subscription_items
-            and used + size <= settings.item_bytes
-        )
+    (count, used), merged = tail, 0
+    for items, size in newest_first:
+        fits = count + items <= settings.subscription_items and used + size <= settings.item_bytes
         if not fits and count:
             break
-        count, used, merged = count + len(members), used + size, merged + 1
+        count, used, merged = count + items, used + size, merged + 1
     return merged
 
 
-def _archive_page(
+def archive_page(
     names: PageNames, number: int, members: tuple[PlannedItem, ...], older: int | None
 ) -> Page:
     # Only links that never change: nothing pointing at newer pages (previous, next-archive,

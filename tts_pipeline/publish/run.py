@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from tts_pipeline.config import Config
 from tts_pipeline.errors import PublishBusyError, PublishError
-from tts_pipeline.library.feeds import check_base_url, library_url, publish_feeds
+from tts_pipeline.library.feed_writer import publish_feeds
+from tts_pipeline.library.feeds import check_base_url, library_url
 from tts_pipeline.library.layout import Library
 from tts_pipeline.locks import exclusive
 from tts_pipeline.publish.announce import announce

@@ -1,11 +1,11 @@
 """A library's public tree: the files listeners may fetch, each with its role and headers.
 
-The feeds decide what is public. Every feed page on disk (``feed.xml`` and ``feeds/**.xml``)
-is public, and so is every file a feed names under the base URL (enclosures, transcripts,
-chapters, the cover art, other feed pages), plus the side files of each named MP3. Nothing
-else is: not ``state.sqlite3``, ``cache/``, ``previews/``, held-back episodes or verification
-reports. A feed naming a file the library does not have is an error, never a broken public
-feed.
+The feeds decide what is public. Every feed page on disk (``feed.xml``, its archive pages
+``feed/*.xml`` and ``feeds/**.xml``) is public, and so is every file a feed names under the
+base URL (enclosures, transcripts, chapters, the cover art, other feed pages), plus the side
+files of each named MP3. Nothing else is: not ``state.sqlite3``, ``cache/``, ``previews/``,
+held-back episodes or verification reports. A feed naming a file the library does not have is
+an error, never a broken public feed.
 
 Feeds are read once, here, and published from those bytes: a feed rewritten while a publish
 runs cannot name a file this run did not see.
@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from tts_pipeline.errors import PublishError
 
 ALL_FEED = "feed.xml"
+ALL_FEED_PAGES = "feed"  # feed.xml's archive pages: feed/page-000001.xml ...
 FEEDS_DIR = "feeds"
 EPISODES_DIR = "episodes"
 # RFC 5005 (feed paging and archiving): an archive document carries <fh:archive/>.
@@ -200,12 +201,13 @@ def _role_of(relative: str, data: bytes | None) -> Role:
 
 
 def feed_pages(root: Path) -> list[str]:
-    """The feed pages on disk: ``feed.xml`` and every ``feeds/**.xml`` (temporary files of
-    an atomic write, hidden names, are not pages)."""
+    """The feed pages on disk: ``feed.xml``, ``feed/*.xml`` and every ``feeds/**.xml``
+    (temporary files of an atomic write, hidden names, are not pages)."""
     pages = [ALL_FEED] if (root / ALL_FEED).is_file() else []
-    feeds = root / FEEDS_DIR
-    if feeds.is_dir():
-        for path in sorted(feeds.rglob("*.xml")):
+    for folder, pattern in ((ALL_FEED_PAGES, "*.xml"), (FEEDS_DIR, "**/*.xml")):
+        if not (root / folder).is_dir():
+            continue
+        for path in sorted((root / folder).glob(pattern)):
             relative = path.relative_to(root).as_posix()
             if path.is_file() and _is_publishable(relative):
                 pages.append(relative)
@@ -362,5 +364,7 @@ def looks_public(relative: str) -> bool:
     if relative == ALL_FEED or relative.lower() in ("cover.png", "cover.jpg", "cover.jpeg"):
         return True
     if len(parts) >= 2 and parts[0] == FEEDS_DIR:
+        return relative.endswith(".xml") and _is_publishable(relative)
+    if len(parts) == 2 and parts[0] == ALL_FEED_PAGES:
         return relative.endswith(".xml") and _is_publishable(relative)
     return len(parts) == 2 and parts[0] == EPISODES_DIR and _is_publishable(relative)

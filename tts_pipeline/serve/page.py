@@ -1,4 +1,5 @@
-"""The local server's HTML page: every episode with a player, its chapters and its transcript.
+"""The local server's HTML page: the newest episodes (a page at a time, or those matching a
+search by title or author), each with a player, its chapters and its transcript.
 
 Rendering is a pure function of the episode records and their side files. Every piece of
 episode text goes through ``html.escape`` (titles and transcripts come from forum posts), and
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from importlib.resources import files
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from tts_pipeline.errors import SidecarError
 from tts_pipeline.library.sidecars import (
@@ -134,11 +135,54 @@ def _episode_html(view: EpisodeView) -> str:
     return "\n".join(parts)
 
 
+@dataclass(frozen=True)
+class PageNav:
+    """Where the page is in the list of episodes: a search, its total, the window shown."""
+
+    query: str = ""
+    offset: int = 0
+    limit: int = 50
+    total: int = 0
+
+
+def _page_link(nav: PageNav, offset: int, label: str, rel: str) -> str:
+    params = {"q": nav.query} if nav.query else {}
+    if offset:
+        params["start"] = str(offset)
+    href = "/?" + urlencode(params) if params else "/"
+    return f'<a rel="{rel}" href="{escape(href)}">{label}</a>'
+
+
+def _nav_html(nav: PageNav, shown: int) -> list[str]:
+    parts = [
+        '<form class="search" method="get" action="/" role="search">',
+        f'<input type="search" name="q" value="{escape(nav.query)}"'
+        ' placeholder="Search titles and authors" aria-label="Search titles and authors">',
+        '<button type="submit">Search</button>',
+        "</form>",
+    ]
+    if shown:
+        first, last = nav.offset + 1, nav.offset + shown
+        found = f"matching “{escape(nav.query)}”" if nav.query else "newest first"
+        links = []
+        if nav.offset > 0:
+            links.append(_page_link(nav, max(0, nav.offset - nav.limit), "← Newer", "prev"))
+        if last < nav.total:
+            links.append(_page_link(nav, last, "Older →", "next"))
+        parts.append(
+            f'<p class="position">Episodes {first} to {last} of {nav.total} ({found})'
+            + (f' <span class="pages">{" ".join(links)}</span>' if links else "")
+            + "</p>"
+        )
+    return parts
+
+
 def render_index(
     title: str,
     feeds: Sequence[FeedLink],
     episodes: Sequence[EpisodeView],
     icon: str | None = None,
+    nav: PageNav | None = None,
 ) -> str:
     """The whole page, as HTML text; ``icon`` is the URL path of the podcast's artwork."""
     head = [
@@ -165,10 +209,14 @@ def render_index(
             url = escape(feed.url)
             body.append(f'<li>{escape(feed.title)}: <a href="{url}"><code>{url}</code></a></li>')
         body.append("</ul>")
+    if nav is not None:
+        body += _nav_html(nav, len(episodes))
     body.append("</header>")
     body.append("<main>")
     if episodes:
         body += [_episode_html(view) for view in episodes]
+    elif nav is not None and nav.query:
+        body.append(f'<p class="empty">No episode matches “{escape(nav.query)}”.</p>')
     else:
         body.append('<p class="empty">No episodes yet.</p>')
     body += ["</main>", "</body>", "</html>", ""]

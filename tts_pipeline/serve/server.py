@@ -2,11 +2,14 @@
 
 What is served (GET and HEAD only):
 
-- ``/``: an HTML page listing every episode with a player, chapter links and the transcript;
-- ``/feed.xml`` and ``/feeds/<name>.xml``: the library's feeds, rendered for this server's
-  address as the client reached it (its ``Host`` header), so a phone that fetched the feed
-  from ``http://192.168.1.20:8000/`` downloads the episodes, transcripts and chapters from
-  there too;
+- ``/``: an HTML page with the newest episodes (``?start=N`` pages on, ``?q=text`` searches
+  titles and authors in the database), each with a player, chapter links and the transcript;
+- ``/feed.xml``, ``/feeds/<name>.xml`` and their archive pages (``/feed/page-000001.xml``,
+  ``/feeds/<name>/page-000001.xml``): the library's paged feeds, rendered from the stored
+  page plan for this server's address as the client reached it (its ``Host`` header), so a
+  phone that fetched the feed from ``http://192.168.1.20:8000/`` downloads the episodes,
+  transcripts and chapters from there too. Rendered pages are kept per address until the
+  library changes, and answered with an ETag (304 to ``If-None-Match``);
 - the library's media and side files: MP3, WebVTT, chapters JSON, scripts, cover art.
 
 Why Starlette and uvicorn rather than ``http.server``: podcast apps need byte ranges (Safari
@@ -25,7 +28,6 @@ passes the same checks inside the library. ``state.sqlite3`` has no served type.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import socket
@@ -45,10 +47,13 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from tts_pipeline.config import Config
-from tts_pipeline.errors import ServeError, TTSPipelineError
+from tts_pipeline.errors import ServeError
+from tts_pipeline.library.catalog import list_episodes
+from tts_pipeline.library.feeds import plan_feeds_for
 from tts_pipeline.library.layout import Library
-from tts_pipeline.package.rss import NS  # importing it also registers the feed's prefixes
-from tts_pipeline.serve.page import FeedLink, load_view, render_index, static_file
+from tts_pipeline.package.rss import NS, xml_text  # importing it registers the feed prefixes
+from tts_pipeline.serve.feed_cache import FeedPageCache
+from tts_pipeline.serve.page import FeedLink, PageNav, load_view, render_index, static_file
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,8 @@ _HOST_HEADER = re.compile(
 )
 _COMMON_HEADERS = {"x-content-type-options": "nosniff", "cache-control": "no-cache"}
 _PAGE_POLICY = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+PAGE_EPISODES = 50  # episodes on one page of the index
+_MAX_QUERY = 200
 
 
 def media_type(name: str) -> str | None:
@@ -183,42 +190,8 @@ def _not_found() -> Response:
     return PlainTextResponse("not found\n", status_code=404, headers=_COMMON_HEADERS)
 
 
-def _feed_title(data: bytes, fallback: str) -> str:
-    try:
-        title = ET.fromstring(data).findtext("channel/title")
-    except ET.ParseError:
-        return fallback
-    return title.strip() if title and title.strip() else fallback
-
-
-def render_feeds(library: Library, config: Config, base: str) -> dict[str, bytes]:
-    """Every feed of the library with its URLs under ``base``, by path in the library.
-
-    Rendered from the state database by the feed stage when it offers that; otherwise (or if
-    rendering fails) the published feed files are rewritten (:func:`rebase_feed`).
-    """
-    try:
-        from tts_pipeline.library.feeds import render_library_feeds
-    except ImportError:
-        pass
-    else:
-        try:
-            return render_library_feeds(library, config, base)
-        except TTSPipelineError as exc:
-            log.warning("cannot render the feeds (%s); serving the published files", exc)
-    paths = [library.feed_path] if library.feed_path.is_file() else []
-    if library.feeds_dir.is_dir():
-        paths += sorted(library.feeds_dir.glob("*.xml"))
-    feeds = {}
-    for path in paths:
-        relative = path.relative_to(library.root).as_posix()
-        if library_file(library.root, relative) is None:
-            continue
-        try:
-            feeds[relative] = rebase_feed(path.read_bytes(), relative, base, config.public_base_url)
-        except (OSError, ET.ParseError) as exc:
-            log.warning("cannot serve feed %s: %s", path, exc)
-    return feeds
+def _offset(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 10 else 0
 
 
 def create_app(library: Library, config: Config, *, fallback_base: str) -> Starlette:
@@ -229,15 +202,21 @@ def create_app(library: Library, config: Config, *, fallback_base: str) -> Starl
     in its thread pool, so media streaming never waits for them.
     """
 
+    pages = FeedPageCache(library, config)
+
     def index(request: Request) -> Response:
         base = request_base(request, fallback_base)
         feeds = [
-            FeedLink(_feed_title(data, path), base + path)
-            for path, data in render_feeds(library, config, base).items()
+            FeedLink(" ".join(xml_text(plan.title).split()) or plan.path, base + plan.path)
+            for plan in plan_feeds_for(config, library.prefixes())
         ]
-        views = [load_view(record, library.episodes_dir) for record in library.episodes()]
+        query = request.query_params.get("q", "")[:_MAX_QUERY]
+        start = _offset(request.query_params.get("start", ""))
+        listing = list_episodes(library, query=query, offset=start, limit=PAGE_EPISODES)
+        views = [load_view(record, library.episodes_dir) for record in listing.episodes]
         icon = next((f"/{n}" for n in COVER_NAMES if library_file(library.root, n)), None)
-        page = render_index(config.templates.podcast_name, feeds, views, icon)
+        nav = PageNav(listing.query, listing.offset, listing.limit, listing.total)
+        page = render_index(config.templates.podcast_name, feeds, views, icon, nav)
         headers = {**_COMMON_HEADERS, "content-security-policy": _PAGE_POLICY}
         return HTMLResponse(page, headers=headers)
 
@@ -268,12 +247,12 @@ def create_app(library: Library, config: Config, *, fallback_base: str) -> Starl
         return response
 
     def feed(request: Request, relative: str) -> Response:
-        data = render_feeds(library, config, request_base(request, fallback_base)).get(relative)
-        if data is None:
+        found = pages.get(request_base(request, fallback_base), relative)
+        if found is None:
             return _not_found()
-        # The feed is rendered per request (for the address the client used): the ETag
-        # covers exactly these bytes; there is no file date to offer as Last-Modified.
-        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        # The page is rendered for the address the client used: the ETag covers exactly
+        # these bytes; there is no file date to offer as Last-Modified.
+        data, etag = found
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and _etag_matches(if_none_match, etag):
             return Response(status_code=304, headers={"etag": etag, **_COMMON_HEADERS})

@@ -24,7 +24,7 @@ from tts_pipeline.cli.output import (
     print_episode,
     summary_line,
 )
-from tts_pipeline.cli.voices import demo_voice
+from tts_pipeline.cli.voices import command_voice
 from tts_pipeline.config import Config
 from tts_pipeline.errors import TTSPipelineError
 from tts_pipeline.execution import open_executor
@@ -33,7 +33,6 @@ from tts_pipeline.models import Episode
 from tts_pipeline.net.http import http_client
 from tts_pipeline.pipeline import convert_url
 from tts_pipeline.synth.engine import require_installed
-from tts_pipeline.synth.voices import load_voice
 
 
 def add_convert(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -80,8 +79,6 @@ def run_convert(args: argparse.Namespace, config: Config) -> int:
 def run_demo(args: argparse.Namespace, config: Config) -> int:
     from tts_pipeline.sample import sample_forum  # starts a server: only for this command
 
-    if args.voice is None:  # narrate with joe when it is installed
-        args.voice = demo_voice(config)
     with sample_forum(config) as (demo_config, url):
         status = convert_all(args, demo_config, [url])
     if status == EXIT_OK and not args.json:
@@ -95,7 +92,7 @@ def convert_all(
 ) -> int:
     """Convert each URL; one failure does not stop the rest. ``summary``: end with a line of
     counts, wall time and posts per minute (``--from-file`` batches)."""
-    voice = load_voice(args.voice or config.voice)
+    voice = command_voice(args.voice, config)
     require_installed(voice)
     jobs = args.jobs or config.effective_jobs()
     library = Library(config.library)

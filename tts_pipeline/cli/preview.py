@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tts_pipeline.cli.output import EXIT_OK, clock, positive_int, seconds
+from tts_pipeline.cli.voices import command_voice
 from tts_pipeline.config import Config
 from tts_pipeline.errors import PreviewError
 from tts_pipeline.library.layout import Library
@@ -16,7 +17,6 @@ from tts_pipeline.net.http import http_client
 from tts_pipeline.preview.episode import find_episode, is_url, preview_episode
 from tts_pipeline.preview.post import preview_url
 from tts_pipeline.preview.script import episode_script, url_script
-from tts_pipeline.synth.voices import load_voice
 
 
 def add_preview(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -76,7 +76,7 @@ def run_preview(args: argparse.Namespace, config: Config) -> int:
             on_play=on_play,
         )  # fmt: skip
     else:
-        voice = load_voice(args.voice or config.voice)
+        voice = command_voice(args.voice, config)
         if args.script:
             text = url_script(
                 args.target, config=config, voice=voice, http=http_client(config),

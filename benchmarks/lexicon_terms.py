@@ -17,9 +17,10 @@ Two verdicts, side by side:
   the name. A term the lexicon says in full (``SAID_IN_FULL``: "LW" as "Less Wrong") is heard
   when its full form is.
 
-Slow (a second or so of CPU per term and voice), so resumable: every transcript is kept in a
-cache file keyed by the model, the voice's settings and the exact text the engine was given,
-and saved as it goes. A lexicon change re-hears only the terms whose spoken text it changed.
+Slow (a few tenths of a second of CPU per term and voice), so resumable: every transcript
+is kept in a cache file keyed by the model, the voice's settings and the exact text the engine
+was given, and saved as it goes. A lexicon change re-hears only the groups of terms (eight
+to a clip) whose spoken text it changed.
 
     .venv/bin/python benchmarks/lexicon_terms.py [--top 300] [--voices default,joe] [--jobs 1]
 """
@@ -52,7 +53,10 @@ from tts_pipeline.verify.terms import CARRIER, heard_term
 from tts_pipeline.verify.whisper import Transcriber
 
 TERMS_FILE = Path(__file__).resolve().parents[2] / "shared/data/community-terms.tsv"
-BATCH = 40  # terms synthesised and heard between two saves of the cache
+GROUP = 8  # terms said in one clip (see hear_voice)
+BATCH = 5  # clips synthesised and heard between two saves of the cache
+# "next word is", as Whisper writes it down ("The NECTS word is", "The next world is").
+_CARRIER_SPLIT = re.compile(r"(?i)(?:\bthe )?\bne\w*,? wor\w*,?(?: is\b)?")
 # Abbreviations the lexicon expands to what they stand for: hearing the full form is right.
 SAID_IN_FULL = {"LW": "LessWrong", "OOD": "out of distribution"}
 _MARKS = re.compile("[\u02c8\u02cc\u02d0\u1d7b\u0306_-]")  # stress, length, reduced vowel
@@ -94,40 +98,56 @@ class Heard:
         atomic_write_text(self.path, json.dumps(self.data, indent=0, sort_keys=True))
 
 
+def split_heard(transcript: str, count: int) -> list[str]:
+    """One transcript of ``count`` carrier sentences -> what was heard in each (after "next
+    word is"). If the carrier itself was misheard the split is unsure: each term is then
+    judged against the whole transcript of its group."""
+    pieces = _CARRIER_SPLIT.split(transcript)[1:]
+    if len(pieces) != count:
+        return [transcript] * count
+    return [piece.strip(" .,") for piece in pieces]
+
+
 def hear_voice(
     terms: list[Term], voice: VoiceProfile, heard: Heard, args: argparse.Namespace,
     model: Transcriber,
 ) -> dict[str, str]:  # fmt: skip
-    """term -> transcript for every term, hearing those not in the cache."""
+    """term -> what was heard where it was said, hearing the groups not in the cache.
+
+    Whisper hears 30 s windows whatever the clip's length, so a clip of one short sentence
+    costs nearly as much as one of eight: terms are said ``GROUP`` to a clip, each in its own
+    carrier sentence, and the transcript is split at the carrier."""
     config = Config()
-    planned: dict[str, tuple[str, list[Chunk]]] = {}
-    for t in terms:
-        chunks = plan_text(CARRIER.format(t.term), config, voice)
-        spoken = " | ".join(c.text for c in chunks)
-        planned[t.term] = (cache_key(args.model, voice, spoken), chunks)
-    todo = [t for t in terms if planned[t.term][0] not in heard.data]
+    groups: list[tuple[str, list[Term], str]] = []
+    for at in range(0, len(terms), GROUP):
+        group = terms[at : at + GROUP]
+        spoken = " ".join(
+            c.text for t in group for c in plan_text(CARRIER.format(t.term), config, voice)
+        )
+        groups.append((cache_key(args.model, voice, spoken), group, spoken))
+    todo = [g for g in groups if g[0] not in heard.data]
     started = time.perf_counter()
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
-        chunks = [c for t in batch for c in planned[t.term][1]]
-        chunks = [Chunk(i, c.text, 0, 0, c.display) for i, c in enumerate(chunks)]
+    for at in range(0, len(todo), BATCH):
+        batch = todo[at : at + BATCH]
+        chunks = [Chunk(i, spoken, 0, 0) for i, (_, _, spoken) in enumerate(batch)]
         audio = synthesize_chunks(chunks, voice, args.cache / "chunks", jobs=args.jobs)
         with ThreadPoolExecutor(args.jobs) as pool:
             texts = list(pool.map(lambda a: model.transcribe(a.wav), audio))
-        at = 0
-        for t in batch:
-            key, mine = planned[t.term]
-            heard.data[key] = " ".join(texts[at : at + len(mine)])
-            at += len(mine)
+        for (key, _, _), text in zip(batch, texts, strict=True):
+            heard.data[key] = text
         heard.save()
-        done = start + len(batch)
+        done = sum(len(g[1]) for g in todo[: at + len(batch)])
         print(
-            f"  {voice.name}: heard {done}/{len(todo)} new terms"
+            f"  {voice.name}: heard {done}/{sum(len(g[1]) for g in todo)} new terms"
             f" ({time.perf_counter() - started:.0f} s)",
             file=sys.stderr,
             flush=True,
         )
-    return {t.term: heard.data[planned[t.term][0]] for t in terms}
+    out: dict[str, str] = {}
+    for key, group, _ in groups:
+        for t, said in zip(group, split_heard(heard.data[key], len(group)), strict=True):
+            out[t.term] = said
+    return out
 
 
 @cache

@@ -26,6 +26,9 @@ COMMANDS = [
     ("watch",),
     ("status",),
     ("backfill",),
+    ("say",),
+    ("lexicon",),
+    ("lexicon", "check"),
 ]
 
 

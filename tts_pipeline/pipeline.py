@@ -131,6 +131,13 @@ def plan_text(text: str, config: Config, voice: VoiceProfile) -> list[Chunk]:
     return [replace(c, index=i) for i, c in enumerate(body_chunks)]
 
 
+def speak_text(
+    text: str, config: Config, voice: VoiceProfile, folder: Path, *, jobs: int = 1
+) -> list[ChunkAudio]:
+    """``text`` spoken by ``voice`` (``plan_text``), its chunks written under ``folder``."""
+    return synthesize_chunks(plan_text(text, config, voice), voice, folder, jobs=jobs)
+
+
 def convert_post(
     post: Post,
     *,

@@ -14,7 +14,7 @@ from tts_pipeline.config import Config
 from tts_pipeline.errors import PreviewError
 from tts_pipeline.library.layout import Library
 from tts_pipeline.net.http import http_client
-from tts_pipeline.preview.episode import find_episode, is_url, preview_episode
+from tts_pipeline.preview.episode import episode_file, find_episode, is_url, preview_episode
 from tts_pipeline.preview.post import preview_url
 from tts_pipeline.preview.script import episode_script, url_script
 
@@ -31,7 +31,11 @@ def add_preview(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
             " printed, and the command still succeeds."
         ),
     )
-    parser.add_argument("target", metavar="URL|EPISODE", help="post URL or episode id")
+    parser.add_argument(
+        "target",
+        metavar="URL|EPISODE|MP3",
+        help="post URL, episode id, or the path of an episode's MP3 (in any library)",
+    )
     parser.add_argument(
         "--seconds",
         type=seconds,
@@ -62,8 +66,14 @@ def add_preview(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 def run_preview(args: argparse.Namespace, config: Config) -> int:
     library = Library(config.library)
     found = find_episode(library, args.target)
+    in_file = episode_file(args.target) if found is None else None
+    if in_file is not None:  # an episode's MP3, in whichever library holds it
+        library = in_file[0]
+        found = find_episode(library, in_file[1])
     if found is None and not is_url(args.target):
-        raise PreviewError(f"{args.target!r} is neither an episode in {library.root} nor a URL")
+        raise PreviewError(
+            f"{args.target!r} is neither an episode in {library.root}, an episode's MP3 nor a URL"
+        )
     on_play = None if args.quiet else _announce
     if found is not None:
         if args.voice:

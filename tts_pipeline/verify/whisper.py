@@ -63,21 +63,19 @@ def bundled_model() -> Path | None:
 
 
 def resolve_model(name: str) -> str:
-    """A local folder for ``name`` when there is one (checked), else ``name`` for the hub."""
+    """A local folder for ``name`` when there is one (checked), else ``name`` for the hub.
+
+    A packaged model's name wins over a folder of that name in the current directory (a
+    folder called ``base`` is common): write ``./base`` for the folder."""
+    packaged = {DEFAULT_MODEL: bundled_model, BASE_MODEL: packaged_base}.get(name)
+    found = packaged() if packaged is not None else None
+    if found is not None:
+        check_model_folder(found)
+        return str(found)
     folder = Path(name).expanduser()
     if folder.is_dir():
         check_model_folder(folder)
         return str(folder)
-    if name == DEFAULT_MODEL:
-        bundled = bundled_model()
-        if bundled is not None:
-            check_model_folder(bundled)
-            return str(bundled)
-    if name == BASE_MODEL:
-        packaged = packaged_base()
-        if packaged is not None:
-            check_model_folder(packaged)
-            return str(packaged)
     if "/" in name or name.startswith("."):
         raise ConfigError(f"Whisper model folder not found: {name}")
     return name

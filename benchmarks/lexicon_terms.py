@@ -56,7 +56,7 @@ TERMS_FILE = Path(__file__).resolve().parents[2] / "shared/data/community-terms.
 GROUP = 8  # terms said in one clip (see hear_voice)
 BATCH = 5  # clips synthesised and heard between two saves of the cache
 # "next word is", as Whisper writes it down ("The NECTS word is", "The next world is").
-_CARRIER_SPLIT = re.compile(r"(?i)(?:\bthe )?\bne\w*,? wor\w*,?(?: is\b)?")
+_CARRIER_SPLIT = re.compile(r"(?i)(?:\bthe ?)?\bn[ex]\w*,?(?: w\w*)?,?(?: is\b| it's\b)?")
 # Abbreviations the lexicon expands to what they stand for: hearing the full form is right.
 SAID_IN_FULL = {"LW": "LessWrong", "OOD": "out of distribution"}
 _MARKS = re.compile("[\u02c8\u02cc\u02d0\u1d7b\u0306_-]")  # stress, length, reduced vowel

@@ -28,6 +28,7 @@ to a clip) whose spoken text it changed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import json
@@ -54,11 +55,13 @@ from tts_pipeline.verify.whisper import Transcriber
 
 TERMS_FILE = Path(__file__).resolve().parents[2] / "shared/data/community-terms.tsv"
 GROUP = 8  # terms said in one clip (see hear_voice)
+
 BATCH = 5  # clips synthesised and heard between two saves of the cache
-# "next word is", as Whisper writes it down ("The NECTS word is", "The next world is").
+# "The next word is", as Whisper writes it down when it may not repeat any three words (the
+# verifier's setting, kept here): "The NECTS word is", "TheNext Word is", "The next World is".
 _CARRIER_SPLIT = re.compile(r"(?i)(?:\bthe ?)?\bn[ex]\w*,?(?: w\w*)?,?(?: is\b| it's\b)?")
 # Abbreviations the lexicon expands to what they stand for: hearing the full form is right.
-SAID_IN_FULL = {"LW": "LessWrong", "OOD": "out of distribution"}
+SAID_IN_FULL = {"LW": "LessWrong", "LWers": "LessWrongers", "OOD": "out of distribution"}
 _MARKS = re.compile("[\u02c8\u02cc\u02d0\u1d7b\u0306_-]")  # stress, length, reduced vowel
 
 
@@ -79,7 +82,9 @@ def read_terms(path: Path, top: int) -> list[Term]:
 
 
 def cache_key(model: str, voice: VoiceProfile, spoken: str) -> str:
-    setting = f"{model}|{voice.engine}|{voice.voice}|{voice.rate_wpm}|{voice.word_gap}|{spoken}"
+    setting = (
+        f"{model}|repeats|{voice.engine}|{voice.voice}|{voice.rate_wpm}|{voice.word_gap}|{spoken}"
+    )
     return hashlib.sha256(setting.encode()).hexdigest()[:24]
 
 
@@ -94,7 +99,11 @@ class Heard:
             self.data = {}
 
     def save(self) -> None:
+        """Merged with what is on disk, so two runs at once (before and after a lexicon
+        change) keep each other's transcripts."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError, ValueError):
+            self.data = {**json.loads(self.path.read_text(encoding="utf-8")), **self.data}
         atomic_write_text(self.path, json.dumps(self.data, indent=0, sort_keys=True))
 
 
@@ -116,7 +125,9 @@ def hear_voice(
 
     Whisper hears 30 s windows whatever the clip's length, so a clip of one short sentence
     costs nearly as much as one of eight: terms are said ``GROUP`` to a clip, each in its own
-    carrier sentence, and the transcript is split at the carrier."""
+    carrier sentence, and the transcript is split at the carriers. (The recogniser never writes
+    three words twice, as in the verifier: the carrier comes out varied, "The NECTS word is";
+    allowing repeats made it worse, priming each term by the one before: "R-I-S. L-I-S.")"""
     config = Config()
     groups: list[tuple[str, list[Term], str]] = []
     for at in range(0, len(terms), GROUP):

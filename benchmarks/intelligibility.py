@@ -14,8 +14,11 @@ prints one line per voice:
 of a term (and the term as written, without the lexicon) in a few carrier sentences and prints
 how often the recogniser heard the term as written: pick the respelling heard most often.
 ``--model`` takes a faster-whisper model name or a CTranslate2 model folder (e.g. a larger
-Whisper model, to tell the voice's errors from the recogniser's). ``--word-gap N`` (repeatable)
-scores each espeak-ng voice at each of these word gaps side by side, in place of its own.
+Whisper model, to tell the voice's errors from the recogniser's; ``base`` is bundled with the
+verify extra). ``--word-gap N`` (repeatable) scores each espeak-ng voice at each of these word
+gaps side by side, in place of its own; ``--rate WPM`` (repeatable) each at these rates.
+``--agi-ruin N`` also scores the first N chunks of the AGI Ruin fixture (-1: all of it). Each
+post's line gives its pace: words per minute as heard, pauses between chunks included.
 
     .venv/bin/python benchmarks/intelligibility.py [--voice NAME ...] [--model tiny.en]
     .venv/bin/python benchmarks/intelligibility.py --voice default --try "EA=E-eigh,ee-ay"
@@ -25,6 +28,7 @@ scores each espeak-ng voice at each of these word gaps side by side, in place of
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -72,6 +76,31 @@ TRY_CARRIERS = (
 def sample_post() -> Post:
     with sample_forum(Config()) as (config, url):
         return fetch_post(url, config.sites, http_client(config))
+
+
+AGI_RUIN = (
+    Path(__file__).resolve().parents[2] / "shared/fixtures/forummagnum/post_agi-ruin_graphql.json"
+)
+
+
+def agi_ruin_post() -> Post | None:
+    """The AGI Ruin post from the shared fixtures (about 9,000 words), if they are present."""
+    if not AGI_RUIN.is_file():
+        return None
+    data = json.loads(AGI_RUIN.read_text(encoding="utf-8"))["data"]["post"]["result"]
+    return Post(
+        id=data["_id"], title=data["title"], authors=(data["user"]["displayName"],),
+        published=datetime.fromisoformat(data["postedAt"].replace("Z", "+00:00")),
+        url=data["pageUrl"], html=data["htmlBody"], site_name="LessWrong", prefix="LW",
+    )  # fmt: skip
+
+
+def pace_wpm(checks: list[ChunkCheck], chunks: list[Chunk]) -> float:
+    """Words per minute as a listener hears them: the words said over the audio plus the
+    pauses between chunks."""
+    pauses = sum(c.pause_after_ms for c in chunks[:-1]) / 1000
+    minutes = (sum(c.audio_s for c in checks) + pauses) / 60
+    return sum(c.score.words for c in checks) / minutes if minutes else 0.0
 
 
 def terms_post() -> Post:
@@ -180,13 +209,19 @@ def try_respellings(
             )
 
 
-def variants(voices: list[VoiceProfile], gaps: list[int] | None) -> list[tuple[str, VoiceProfile]]:
+def variants(
+    voices: list[VoiceProfile], gaps: list[int] | None, rates: list[int] | None = None
+) -> list[tuple[str, VoiceProfile]]:
     """(label, profile) to score: each voice as it is, or each espeak-ng voice at each gap in
-    ``gaps`` (the profile keeps its name: the lexicon's per-voice entries still apply)."""
+    ``gaps`` and each rate in ``rates`` (the profile keeps its name: the lexicon's per-voice
+    entries still apply)."""
     out: list[tuple[str, VoiceProfile]] = []
     for voice in voices:
-        if gaps and voice.engine in WORD_GAP_ENGINES:
-            out += [(f"{voice.name}/gap{gap}", replace(voice, word_gap=gap)) for gap in gaps]
+        if (gaps or rates) and voice.engine in WORD_GAP_ENGINES:
+            for gap in gaps or [voice.word_gap]:
+                for rate in rates or [voice.rate_wpm]:
+                    label = f"{voice.name}/gap{gap}/{rate}wpm"
+                    out.append((label, replace(voice, word_gap=gap, rate_wpm=rate)))
         else:
             out.append((voice.name, voice))
     return out
@@ -203,6 +238,21 @@ def main() -> int:
         action="append",
         metavar="TERM=SPELLING,...",
         help="compare respellings of a term instead of scoring the sample post",
+    )
+    parser.add_argument(
+        "--rate",
+        dest="rates",
+        type=int,
+        action="append",
+        metavar="WPM",
+        help="score espeak-ng voices at this rate (repeatable: side by side)",
+    )
+    parser.add_argument(
+        "--agi-ruin",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also score the first N chunks of the AGI Ruin fixture (0: not at all; -1: all)",
     )
     parser.add_argument(
         "--word-gap",
@@ -223,22 +273,33 @@ def main() -> int:
         return 0
     sample = clean(sample_post(), config.templates, config.clean)
     terms = clean(terms_post(), config.templates, config.clean)
+    ruin_post = agi_ruin_post() if args.agi_ruin else None
+    ruin = clean(ruin_post, config.templates, config.clean) if ruin_post else None
     load = os.getloadavg()[0]
     print(f"model {args.model}, {len(TERMS)} terms, jobs {args.jobs}, load average {load:.1f}")
     missed_by_voice: dict[str, Counter[str]] = {}
     missed_terms: dict[str, list[str]] = {}
-    chosen = variants(voices, args.gaps)
+    chosen = variants(voices, args.gaps, args.rates)
     width = max((len(label) for label, _ in chosen), default=8)
     with tempfile.TemporaryDirectory() as tmp:
         for label, voice in chosen:
             try:
+                sample_chunks = spoken_chunks(sample, voice, body_only=False)
                 post_checks, synth_s, asr_s = listen(
-                    spoken_chunks(sample, voice, body_only=False),
-                    voice,
-                    Path(tmp),
-                    model,
-                    args.jobs,
+                    sample_chunks, voice, Path(tmp), model, args.jobs
                 )
+                if ruin is not None:
+                    ruin_chunks = spoken_chunks(ruin, voice, body_only=False)
+                    if args.agi_ruin > 0:
+                        ruin_chunks = ruin_chunks[: args.agi_ruin]
+                    ruin_checks, _, _ = listen(ruin_chunks, voice, Path(tmp), model, args.jobs)
+                    print(
+                        f"{label:<{width}} {voice.engine:<8} AGI Ruin WER {wer(ruin_checks):.3f}"
+                        f" ({sum(c.score.words for c in ruin_checks)} words,"
+                        f" {len(ruin_chunks)} chunks)"
+                        f"  pace {pace_wpm(ruin_checks, ruin_chunks):.0f} wpm",
+                        flush=True,
+                    )
                 term_checks, _, _ = listen(
                     spoken_chunks(terms, voice, body_only=True), voice, Path(tmp), model, args.jobs
                 )
@@ -249,7 +310,8 @@ def main() -> int:
             audio_s = sum(c.audio_s for c in post_checks)
             print(
                 f"{label:<{width}} {voice.engine:<8} sample WER {wer(post_checks):.3f}"
-                f" ({sum(c.score.words for c in post_checks)} words, {audio_s:.0f} s)"
+                f" ({sum(c.score.words for c in post_checks)} words, {audio_s:.0f} s,"
+                f" pace {pace_wpm(post_checks, sample_chunks):.0f} wpm)"
                 f"  terms WER {wer(term_checks):.3f}, terms heard {len(heard)}/{len(TERMS)}"
                 f"  (synth {synth_s:.1f} s, transcribe {asr_s:.1f} s)",
                 flush=True,

@@ -6,10 +6,15 @@ cleanly when it is absent, so a fresh clone still passes.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The suite speaks with espeak-ng (fast, in every environment) wherever a command is run
+# without --voice; tests of the best-installed choice clear this themselves.
+os.environ.setdefault("TTS_PIPELINE_VOICE", "default")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"

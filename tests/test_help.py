@@ -28,6 +28,9 @@ COMMANDS = [
     ("publish",),
     ("backfill",),
     ("check",),
+    ("say",),
+    ("lexicon",),
+    ("lexicon", "check"),
 ]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tts_pipeline.clean import speaker
 from tts_pipeline.clean.lexicon import Lexicon, load_lexicon, parse_lexicon
 from tts_pipeline.errors import ConfigError
 from tts_pipeline.synth.voices import list_voices
@@ -36,6 +37,19 @@ def test_whole_words_and_case() -> None:
 def test_longest_key_wins_and_symbols_in_keys() -> None:
     lexicon = Lexicon({"GPT": "G-P-T", "GPT-4o": "G-P-T four oh", "C++": "C plus plus"})
     assert lexicon.apply("GPT-4o beats GPT in C++.") == "G-P-T four oh beats G-P-T in C plus plus."
+
+
+def test_acronym_plurals_are_said_as_plurals() -> None:
+    lexicon = Lexicon({"AGI": "A-G-I", "MIRI": "Mirry", "SAEs": "S-A-E's"})
+    # An all-capital key gives its plural with a small s; an explicit plural entry wins.
+    assert lexicon.apply("AGIs, MIRIs and SAEs") == "A-G-I's, Mirry's and S-A-E's"
+    assert lexicon.apply("AGIS") == "AGIS"
+    said = speaker("default", lexicon=Lexicon())
+    # Without an entry: vowel-less acronyms and any short capital run before a small s.
+    assert said("LLMs, GPUs, CEOs and IDs") == "L-L-M's, G-P-U's, C-E-O's and I-D's"
+    assert said("NASA and OK stay words") == "NASA and OK stay words"
+    bundled = speaker("default")
+    assert bundled("AIs and AGIs") == "A-I's and A-G-I's"
 
 
 def test_voice_overrides_and_removal() -> None:

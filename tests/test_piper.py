@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from clirun import run_cli
 
-from tts_pipeline.cli.voices import demo_voice
 from tts_pipeline.config import Config
 from tts_pipeline.errors import ConfigError, SynthesisError
 from tts_pipeline.models import Chunk, Pcm, Post, VoiceProfile
 from tts_pipeline.net.http import HttpClient
 from tts_pipeline.synth import piper_engine
 from tts_pipeline.synth.cache import cache_key
+from tts_pipeline.synth.choice import ENV_VOICE, choose_voice
 from tts_pipeline.synth.engine import get_engine, install_hint
 from tts_pipeline.synth.piper_voices import (
     REPO,
@@ -199,8 +199,24 @@ def test_joe_profile_is_bundled_and_installed() -> None:
         False,
     )
     assert install_hint(get_engine("piper"), joe) is None
-    assert demo_voice(Config()) == "joe"
-    assert demo_voice(Config(voice="uk")) is None  # a configured voice wins
+
+
+def test_joe_is_the_default_voice_of_every_command_when_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(ENV_VOICE, raising=False)
+    assert choose_voice(None, Config().voice).name == "joe"
+    assert choose_voice(None, "uk").name == "uk"  # a configured voice wins
+    assert choose_voice("default", "uk").name == "default"  # and --voice over it
+    monkeypatch.setenv(ENV_VOICE, "fast")
+    assert choose_voice(None, Config().voice).name == "fast"
+    monkeypatch.delenv(ENV_VOICE)
+    listing = run_cli("voices")
+    assert listing.returncode == 0
+    assert "* default: joe, because joe (Piper, a natural voice) is installed" in listing.stdout
+    assert [line.split()[1] for line in listing.stdout.splitlines() if line.startswith("*  ")] == [
+        "joe"
+    ]
 
 
 def test_profile_model_paths_are_relative_to_the_profile(tmp_path: Path) -> None:
@@ -246,13 +262,15 @@ def test_voices_lists_every_profile_with_its_state(tmp_path: Path, own_voices_di
     )
     result = run_cli("voices", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    rows = {line.replace("*", " ").split()[0]: line for line in result.stdout.splitlines()[1:]}
+    table, _, why = result.stdout.partition("\n\n")
+    rows = {line.replace("*", " ").split()[0]: line for line in table.splitlines()[1:]}
     assert {"default", "joe", "later"} <= set(rows)
     assert rows["joe"].split()[1:3] == ["piper", "en_US-joe-medium"]
     assert " yes " in rows["joe"] and rows["joe"].endswith("tts-pipeline demo --voice joe")
     assert " no " in rows["later"]
     assert rows["later"].endswith("tts-pipeline voices install en_US-later-medium")
-    assert rows["default"].lstrip().startswith("*")  # the configured default
+    assert rows["default"].lstrip().startswith("*")  # the suite's TTS_PIPELINE_VOICE
+    assert why == "* default: default, because set by TTS_PIPELINE_VOICE\n"
     listed = run_cli("voices", "list", cwd=tmp_path)
     assert listed.stdout == result.stdout
 

@@ -161,6 +161,27 @@ def test_episode_preview_by_default_is_the_whole_episode_in_the_library(
     assert not list(written.parent.glob("*.part"))
 
 
+def test_episode_preview_by_the_path_of_its_mp3_finds_its_library(
+    media_library: Any, no_sound_device: dict[str, str], tmp_path: Path
+) -> None:
+    root = tmp_path / "elsewhere" / "library"
+    shutil.copytree(media_library.root, root)
+    episode = media_library.episodes[1]
+    mp3 = root / "episodes" / f"{episode.id}.mp3"
+    # No --library: the current folder has none; the MP3's folder says which library it is in.
+    result = run_cli("preview", str(mp3), "--seconds", "2", env=no_sound_device, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    written = root / "previews" / f"{episode.id}.wav"
+    assert result.stdout.strip() == str(written)
+    assert wav_info(written)[0] == pytest.approx(2.0, abs=0.001)
+    stray = tmp_path / "stray.mp3"
+    shutil.copyfile(mp3, stray)
+    result = run_cli("preview", str(stray), env=no_sound_device, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("tts-pipeline: error: ")
+    assert "is not an episode of a library (expected LIBRARY/episodes/ID.mp3)" in result.stderr
+
+
 def test_play_path_runs_with_the_dummy_sdl_driver(media_library: Any, tmp_path: Path) -> None:
     episode = media_library.episodes[0]
     out = tmp_path / "never.wav"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -134,6 +136,28 @@ def plan_post(post: Post, config: Config, voice: VoiceProfile) -> tuple[Script, 
         script, engine.max_chars, voice.pauses, speak=speaker_for(voice),
         cast=cast.casting(speaker_for) if cast else None,
     )  # fmt: skip
+
+
+def plan_text(text: str, config: Config, voice: VoiceProfile) -> list[Chunk]:
+    """The engine calls that speak ``text`` (plain text; a blank line starts a paragraph)
+    through the real cleaner, lexicon and planner, without an intro or outro: what ``say``
+    plays and what the lexicon check hears."""
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    post = Post(
+        id="say", title="", authors=(), published=datetime(2000, 1, 1, tzinfo=UTC),
+        url="", html=body or " ", site_name="", prefix="SAY",
+    )  # fmt: skip
+    script, chunks = plan_post(post, config, voice)
+    body_chunks = [c for c in chunks if 0 <= c.section < len(script.sections)]
+    return [replace(c, index=i) for i, c in enumerate(body_chunks)]
+
+
+def speak_text(
+    text: str, config: Config, voice: VoiceProfile, folder: Path, *, jobs: int = 1
+) -> list[ChunkAudio]:
+    """``text`` spoken by ``voice`` (``plan_text``), its chunks written under ``folder``."""
+    return synthesize_chunks(plan_text(text, config, voice), voice, folder, jobs=jobs)
 
 
 def convert_post(

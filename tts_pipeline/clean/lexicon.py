@@ -18,7 +18,8 @@ all-lower-case key also matches the word capitalised at a sentence start ("Grokk
 "Grocking"). Keys match whole words: never inside a longer word ("EA" is not replaced in
 "EAT") or a domain name ("arxiv.org"), but a possessive or hyphenated form still matches
 ("LessWrong's", "AGI-level").
-Longer keys win over shorter ones ("EA Forum" before "EA").
+Longer keys win over shorter ones ("EA Forum" before "EA"). An all-capital key also gives its
+plural with a small s, said as a plural ("AGI" = "A-G-I": "AGIs" -> "A-G-I's").
 
 API, for any engine: ``load_lexicon(extra_dirs=None) -> Lexicon`` (``()``: the bundled one alone);
 ``Lexicon.apply(text, voice_name) -> str``; ``Lexicon.entries(voice_name) -> dict`` (the merged
@@ -42,6 +43,7 @@ from tts_pipeline.errors import ConfigError
 from tts_pipeline.paths import user_voices_dir
 
 FILE_NAME = "lexicon.toml"
+_ACRONYM = re.compile(r"[A-Z]{2,}")
 _TOP_KEYS = frozenset({"words", "voices"})
 
 
@@ -74,10 +76,13 @@ class Lexicon:
     def _pattern(self, voice_name: str) -> tuple[re.Pattern[str] | None, dict[str, str]]:
         if voice_name not in self._compiled:
             table: dict[str, str] = {}
-            for key, value in self.entries(voice_name).items():
+            entries = self.entries(voice_name)
+            for key, value in entries.items():
                 table[key] = value
                 if key.islower():
                     table.setdefault(key[0].upper() + key[1:], value[0].upper() + value[1:])
+                if _ACRONYM.fullmatch(key) and key + "s" not in entries:
+                    table.setdefault(key + "s", value + "'s")  # "AGIs": the plural said
             keys = sorted(table, key=len, reverse=True)
             alternatives = "|".join(re.escape(k) for k in keys)
             pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w|\.\w)") if keys else None

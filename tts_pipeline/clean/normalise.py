@@ -74,6 +74,9 @@ _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 # All-capital words without vowels are said letter by letter ("LLM", "RLHF", "GPTs").
 # Y is left out: "WHY" and "MY" in capitals are words.
 _ACRONYM = re.compile(r"\b(?P<letters>[B-DF-HJ-NP-TV-XZ]{2,6})(?P<plural>s?)\b")
+# A plural with a small s is an acronym's even when it has vowels ("GPUs", "CEOs", "IDs"): read
+# as a word it is garbled ("gpoos"); spelled, with the plural said ("G-P-U's").
+_ACRONYM_PLURAL = re.compile(r"\b(?P<letters>[A-Z]{2,4})(?P<plural>s)\b")
 _FRACTION = re.compile(r"(?<![\w/.])(?P<n>1?\d)/(?P<d>\d{1,2})(?![\w/])")
 _WORD_SLASH = re.compile(r"(?<=[a-z])/(?=[a-z])")
 _TILDE_NUMBER = re.compile(r"(?:(?<=\s)|^)~\s?(?=[\d$£€])")
@@ -147,15 +150,15 @@ def acronyms(text: str) -> str:
     """Capitalised words with no vowel are spelled: hyphens keep engines from reading "A" as
     the article.
 
-    >>> acronyms("RLHF and LLMs, but NASA and AI stay")
-    "R-L-H-F and L-L-M's, but NASA and AI stay"
+    >>> acronyms("RLHF and LLMs, but NASA and AI stay; GPUs and CEOs")
+    "R-L-H-F and L-L-M's, but NASA and AI stay; G-P-U's and C-E-O's"
     """
 
     def spell(m: re.Match[str]) -> str:
         letters = "-".join(m["letters"])
         return letters + ("'s" if m["plural"] else "")
 
-    return _ACRONYM.sub(spell, text)
+    return _ACRONYM_PLURAL.sub(spell, _ACRONYM.sub(spell, text))
 
 
 def symbols(text: str) -> str:

@@ -26,13 +26,13 @@ from tts_pipeline.cli.output import (
     summary_line,
 )
 from tts_pipeline.cli.publish import Publishing
+from tts_pipeline.cli.voices import command_voice
 from tts_pipeline.cli.watch import print_report
 from tts_pipeline.config import Config
 from tts_pipeline.errors import WatcherBusyError
 from tts_pipeline.execution import open_executor
 from tts_pipeline.models import Episode
 from tts_pipeline.synth.engine import require_installed
-from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.watch.lock import watch_lock
 from tts_pipeline.watch.runner import Watcher
 from tts_pipeline.watch.stop import StopSignals
@@ -93,7 +93,7 @@ def add_backfill(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 
 
 def run_backfill(args: argparse.Namespace, config: Config) -> int:
-    voice = load_voice(args.voice or config.voice)
+    voice = command_voice(args.voice, config)
     require_installed(voice)
     config.site(args.forum)  # an unknown forum is an error before anything else
     library = shared_library(config)

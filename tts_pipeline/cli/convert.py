@@ -27,7 +27,7 @@ from tts_pipeline.cli.output import (
     summary_line,
 )
 from tts_pipeline.cli.publish import Publishing
-from tts_pipeline.cli.voices import demo_voice
+from tts_pipeline.cli.voices import command_voice
 from tts_pipeline.config import Config
 from tts_pipeline.errors import LibraryBusyError, TTSPipelineError
 from tts_pipeline.execution import open_executor
@@ -36,7 +36,6 @@ from tts_pipeline.models import Episode
 from tts_pipeline.net.http import http_client
 from tts_pipeline.pipeline import convert_url
 from tts_pipeline.synth.engine import require_installed
-from tts_pipeline.synth.voices import load_voice
 
 
 def add_convert(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -83,8 +82,6 @@ def run_convert(args: argparse.Namespace, config: Config) -> int:
 def run_demo(args: argparse.Namespace, config: Config) -> int:
     from tts_pipeline.sample import sample_forum  # starts a server: only for this command
 
-    if args.voice is None:  # narrate with joe when it is installed
-        args.voice = demo_voice(config)
     with sample_forum(config) as (demo_config, url):
         status = convert_all(args, demo_config, [url], publish=False)
     if status == EXIT_OK and not args.json:
@@ -104,7 +101,7 @@ def convert_all(
     """Convert each URL; one failure does not stop the rest. ``summary``: end with a line of
     counts, wall time and posts per minute (``--from-file`` batches). ``publish``: publish
     after each episode and at the end when the config names a target."""
-    voice = load_voice(args.voice or config.voice)
+    voice = command_voice(args.voice, config)
     require_installed(voice)
     jobs = args.jobs or config.effective_jobs()
     library = shared_library(config)

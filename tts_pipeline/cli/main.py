@@ -21,6 +21,7 @@ from tts_pipeline.cli.feed import add_feed
 from tts_pipeline.cli.output import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, fail
 from tts_pipeline.cli.preview import add_preview
 from tts_pipeline.cli.publish import add_publish
+from tts_pipeline.cli.say import add_lexicon, add_say
 from tts_pipeline.cli.serve import add_serve
 from tts_pipeline.cli.status import add_status
 from tts_pipeline.cli.voices import add_voices
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (add_convert, add_demo, add_feed):
         add(sub, [common, with_library])
     add_voices(sub, [common])
+    add_say(sub, [common])
+    add_lexicon(sub, [common])
     for add in (add_preview, add_serve, add_watch, add_status, add_backfill, add_publish):
         add(sub, [common, with_library])
     add_check(sub, [common, with_library])

@@ -20,7 +20,7 @@ from tts_pipeline.config.watch import parse_date
 from tts_pipeline.library.layout import Library
 from tts_pipeline.models import ChunkAudio, Episode
 from tts_pipeline.pipeline import enclosure_url
-from tts_pipeline.verify.summary import verification_json, verification_line
+from tts_pipeline.verify.summary import suggestion_lines, verification_json, verification_line
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BUSY = 75  # EX_TEMPFAIL: another process holds what this one needs; try again later
@@ -190,6 +190,8 @@ def print_episode(episode: Episode, config: Config, *, as_json: bool) -> None:
         print("  unchanged since the last run: nothing to do", flush=True)
     if episode.verification:
         print(f"  {verification_line(episode.verification)}", flush=True)
+        for line in suggestion_lines(episode.verification):
+            print(f"    {line}", flush=True)
 
 
 def when(moment: dt.datetime | None) -> str:

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from tts_pipeline.cli.output import EXIT_OK, clock, positive_int, seconds
+from tts_pipeline.cli.voices import command_voice
 from tts_pipeline.config import Config
 from tts_pipeline.errors import PreviewError
 from tts_pipeline.library.layout import Library
 from tts_pipeline.net.http import http_client
-from tts_pipeline.preview.episode import find_episode, is_url, preview_episode
+from tts_pipeline.preview.episode import episode_file, find_episode, is_url, preview_episode
 from tts_pipeline.preview.post import preview_url
 from tts_pipeline.preview.script import episode_script, url_script
-from tts_pipeline.synth.voices import load_voice
 
 
 def add_preview(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -31,7 +31,11 @@ def add_preview(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
             " printed, and the command still succeeds."
         ),
     )
-    parser.add_argument("target", metavar="URL|EPISODE", help="post URL or episode id")
+    parser.add_argument(
+        "target",
+        metavar="URL|EPISODE|MP3",
+        help="post URL, episode id, or the path of an episode's MP3 (in any library)",
+    )
     parser.add_argument(
         "--seconds",
         type=seconds,
@@ -62,8 +66,14 @@ def add_preview(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 def run_preview(args: argparse.Namespace, config: Config) -> int:
     library = Library(config.library)
     found = find_episode(library, args.target)
+    in_file = episode_file(args.target) if found is None else None
+    if in_file is not None:  # an episode's MP3, in whichever library holds it
+        library = in_file[0]
+        found = find_episode(library, in_file[1])
     if found is None and not is_url(args.target):
-        raise PreviewError(f"{args.target!r} is neither an episode in {library.root} nor a URL")
+        raise PreviewError(
+            f"{args.target!r} is neither an episode in {library.root}, an episode's MP3 nor a URL"
+        )
     on_play = None if args.quiet else _announce
     if found is not None:
         if args.voice:
@@ -76,7 +86,7 @@ def run_preview(args: argparse.Namespace, config: Config) -> int:
             on_play=on_play,
         )  # fmt: skip
     else:
-        voice = load_voice(args.voice or config.voice)
+        voice = command_voice(args.voice, config)
         if args.script:
             text = url_script(
                 args.target, config=config, voice=voice, http=http_client(config),

@@ -7,6 +7,7 @@ Profiles live in ``synth.voices``, engines in ``synth``, the Piper catalogue ins
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,13 @@ from tts_pipeline.errors import ConfigError
 from tts_pipeline.models import VoiceProfile
 from tts_pipeline.net.http import http_client
 from tts_pipeline.paths import user_voices_dir
+from tts_pipeline.synth.choice import choose_voice
 from tts_pipeline.synth.engine import get_engine, install_hint
 from tts_pipeline.synth.piper_voices import HUB, install_voice
 from tts_pipeline.synth.voices import list_voices, load_voice
 
-DEMO_VOICE = "joe"  # the natural voice `demo` prefers when it is installed
 DOWNLOAD_TIMEOUT = (10.0, 60.0)
+log = logging.getLogger(__name__)
 
 
 def add_voices(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -50,7 +52,8 @@ def add_voices(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
         help="list voice profiles (default)",
         description=(
             "Every voice profile: its engine and voice, whether it is installed, and a command"
-            " to hear it (or to install it). * marks the configured default."
+            " to hear it (or to install it). * marks the default: the config's voice, else the"
+            " best installed (joe when Piper and its model are installed, else espeak-ng)."
         ),
     )
     listing.set_defaults(run=run_list)
@@ -72,24 +75,22 @@ def add_voices(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     install.set_defaults(run=run_install)
 
 
-def demo_voice(config: Config) -> str | None:
-    """``joe`` when it is installed and the config names no voice of its own, else None."""
-    if config.voice != Config().voice:
-        return None
-    try:
-        voice = load_voice(DEMO_VOICE)
-        return DEMO_VOICE if install_hint(get_engine(voice.engine), voice) is None else None
-    except ConfigError:
-        return None
+def command_voice(requested: str | None, config: Config) -> VoiceProfile:
+    """The voice a command speaks with: ``--voice``, else the config's, else the best
+    installed (``synth.choice``)."""
+    choice = choose_voice(requested, config.voice)
+    log.info("voice %s: %s", choice.name, choice.reason)
+    return load_voice(choice.name)
 
 
 def run_list(args: argparse.Namespace, config: Config) -> int:
+    chosen = choose_voice(None, config.voice)
     rows = [("", "NAME", "ENGINE", "VOICE", "RATE", "INSTALLED", "TRY")]
     for voice in list_voices():
         hint = _hint(voice)
         rows.append(
             (
-                "*" if voice.name == config.voice else "",
+                "*" if voice.name == chosen.name else "",
                 voice.name,
                 voice.engine,
                 voice.voice,
@@ -102,6 +103,7 @@ def run_list(args: argparse.Namespace, config: Config) -> int:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[-1]]).rstrip())
+    print(f"\n* default: {chosen.name}, because {chosen.reason}")
     return 0
 
 

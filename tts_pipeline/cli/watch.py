@@ -25,11 +25,11 @@ from tts_pipeline.cli.output import (
     when,
 )
 from tts_pipeline.cli.publish import Publishing
+from tts_pipeline.cli.voices import command_voice
 from tts_pipeline.config import Config
 from tts_pipeline.errors import TTSPipelineError, WatcherBusyError
 from tts_pipeline.execution import open_executor
 from tts_pipeline.models import Episode
-from tts_pipeline.synth.voices import load_voice
 from tts_pipeline.watch.lock import watch_lock
 from tts_pipeline.watch.report import RunReport
 from tts_pipeline.watch.runner import RunOptions, Watcher, run_forever
@@ -93,7 +93,7 @@ def add_watch(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 
 
 def run_watch(args: argparse.Namespace, config: Config) -> int:
-    voice = load_voice(args.voice or config.voice)
+    voice = command_voice(args.voice, config)
     library = shared_library(config)
     options = RunOptions(
         forums=tuple(args.forum) if args.forum else None,

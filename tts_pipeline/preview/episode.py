@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from tts_pipeline.errors import PlaybackError, PreviewError
 from tts_pipeline.fsutil import atomic_path
+from tts_pipeline.library.folders import EPISODES_FOLDER
 from tts_pipeline.library.layout import Library
 from tts_pipeline.library.sidecars import read_chapters
 from tts_pipeline.package.ffmpeg import decode_wav, probe
@@ -47,6 +48,23 @@ def find_episode(library: Library, target: str) -> tuple[str, str] | None:
         return None
     titles = {record.id: record.title for record in library.episodes()}
     return target, titles.get(target, target)
+
+
+def episode_file(target: str) -> tuple[Library, str] | None:
+    """(library, id) for the path of an episode's MP3 in any library (``LIB/episodes/ID.mp3``,
+    the library being the folder above ``episodes/``); None when ``target`` names no MP3 file.
+    PreviewError for an MP3 that is not a library's episode."""
+    path = Path(target).expanduser()
+    if path.suffix.lower() != ".mp3" or not path.is_file():
+        return None
+    path = path.resolve()
+    library = Library(path.parent.parent)
+    eid = path.stem
+    if path.parent.name != EPISODES_FOLDER or library.mp3_path(eid) != path:
+        raise PreviewError(
+            f"{target} is not an episode of a library (expected LIBRARY/{EPISODES_FOLDER}/ID.mp3)"
+        )
+    return library, eid
 
 
 def default_output(library: Library, eid: str, chapter: int | None) -> Path:

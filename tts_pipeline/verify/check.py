@@ -29,6 +29,7 @@ class ChunkCheck:
     audio_s: float  # length of the chunk's audio
     seconds: float  # wall time the transcription took
     attempt: int  # 1: first take; 2: after re-synthesis
+    written: str = ""  # the chunk as written (its transcript form), to name missed words
 
     @property
     def wer(self) -> float:
@@ -69,4 +70,5 @@ def check_chunk(listener: Listener, audio: ChunkAudio, attempt: int = 1) -> Chun
         audio_s=audio.duration_s,
         seconds=seconds,
         attempt=attempt,
+        written=audio.chunk.shown,
     )

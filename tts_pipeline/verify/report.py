@@ -1,7 +1,8 @@
 """An episode's verification: its figures, the summary kept with the episode, the sidecar.
 
 The sidecar ``episodes/<id>.verify.json`` keeps every chunk's transcript and the words the
-recogniser missed, most often first: that list is what the pronunciation lexicon is fed from.
+recogniser missed, most often first: that list is what the pronunciation lexicon is fed from,
+and lexicon entries to try for the words that look like terms (``suggest.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from tts_pipeline.fsutil import atomic_write_text
 from tts_pipeline.models import Verification
 from tts_pipeline.verify.check import ChunkCheck
+from tts_pipeline.verify.suggest import suggest
 
 REPORT_SUFFIX = ".verify.json"
 REPORT_VERSION = 1
@@ -113,6 +115,7 @@ class VerifyReport:
             "wait_after_synthesis_s": round(self.wait_s, 2),
             "missed_words": [{"word": w, "count": n} for w, n in self.missed_words()],
             **({"voices": self.by_voice()} if self.voices else {}),
+            "suggested_entries": [s.to_json() for s in suggest(self.checks)],
             "chunks": [
                 _chunk_json(c, retried.get(c.index), c.index in self.flagged) for c in self.checks
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tts_pipeline.library.layout import Library
@@ -31,6 +32,26 @@ def verification_line(verification: Verification) -> str:
         + (f"; {len(verification.retried)} re-spoken" if verification.retried else "")
         + f" ({verification.report.name})"
     )
+
+
+def suggestion_lines(verification: Verification, limit: int = 5) -> list[str]:
+    """The report's suggested lexicon entries, a line each (none if the report is unreadable)."""
+    try:
+        data = json.loads(verification.report.read_text(encoding="utf-8"))
+        entries = list(data.get("suggested_entries", []))[:limit]
+    except (OSError, ValueError, AttributeError):
+        return []
+    lines = []
+    for item in entries:
+        heard = ", ".join(f'"{w}"' for w in item.get("heard_as", []))
+        lines.append(
+            f"{item['word']} missed {item['count']}x"
+            + (f" (heard {heard})" if heard else "")
+            + f"; try in lexicon.toml: {item['entry']}"
+        )
+    if lines:
+        lines.append("check an entry by ear: tts-pipeline lexicon check WORD --voice VOICE")
+    return lines
 
 
 def status_json(library: Library) -> list[dict[str, Any]]:

@@ -20,6 +20,8 @@ class Score:
     words: int  # reference words
     errors: int  # substitutions + deletions + insertions
     missed: tuple[str, ...]  # reference words substituted or deleted, in order
+    # (reference words, what was heard in their place) for each substitution, in order
+    heard_as: tuple[tuple[str, str], ...] = ()
 
     @property
     def wer(self) -> float:
@@ -43,11 +45,16 @@ def score(reference: str, hypothesis: str) -> Score:
         raise ConfigError(f"verification needs jiwer: {EXTRA_HINT}") from exc
     out = jiwer.process_words(" ".join(ref_words), " ".join(hyp_words))
     missed: list[str] = []
+    heard_as: list[tuple[str, str]] = []
     for chunk in out.alignments[0]:
         if chunk.type in ("substitute", "delete"):
             missed += ref_words[chunk.ref_start_idx : chunk.ref_end_idx]
+        if chunk.type == "substitute":
+            said = " ".join(ref_words[chunk.ref_start_idx : chunk.ref_end_idx])
+            heard = " ".join(hyp_words[chunk.hyp_start_idx : chunk.hyp_end_idx])
+            heard_as.append((said, heard))
     errors = out.substitutions + out.deletions + out.insertions
-    return Score(len(ref_words), errors, tuple(missed))
+    return Score(len(ref_words), errors, tuple(missed), tuple(heard_as))
 
 
 MAX_PARTS = 3  # "text to speech" is the longest split compound worth matching

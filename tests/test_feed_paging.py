@@ -12,6 +12,7 @@ import random
 import sqlite3
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ import pytest
 from feedkit import add_episodes, episode_id, remove_episode
 
 from tts_pipeline.config import Config, parse_config
+from tts_pipeline.library.channel_sql import channel_members
 from tts_pipeline.library.feed_items import ItemStore
 from tts_pipeline.library.feed_writer import publish_feeds, render_feed_pages
+from tts_pipeline.library.feeds import plan_feeds_for
 from tts_pipeline.library.layout import Library
 from tts_pipeline.library.page_store import last_change, load_head
 from tts_pipeline.library.paging import FeedTarget, FeedUpdate, store_update, update_feed
@@ -329,3 +332,30 @@ def test_the_public_tree_holds_every_page_archives_before_subscriptions(library:
     archives = [p for p in order if "/page-" in p]
     assert all(tree.files[p].role is Role.ARCHIVE for p in archives)
     assert order[: len(archives)] == archives and order[-1] == "feed.xml"
+
+
+def test_daily_weekly_and_top_feeds_follow_changes_without_a_full_plan(library: Library) -> None:
+    """The feeds whose members depend on one another (a day's best, a week's best, a top N)
+    take in new episodes and karma changes from the few periods they touch, and still list
+    exactly what planning them in full would: every episode once, walked page by page."""
+    config = _config(library.root)
+    plans = [p for p in plan_feeds_for(config, ("AF", "LW", "EA")) if not p.incremental]
+    assert {p.channel for p in plans} == {"daily", "weekly", "top"}
+    rng = random.Random(11)
+    for round_ in range(6):
+        add_episodes(library, 250 + round_, 1)
+        with sqlite3.connect(library.state_path) as conn:
+            for eid in rng.sample([episode_id(n) for n in range(250)], 4):  # karma moves
+                conn.execute(
+                    "UPDATE episodes SET karma = ? WHERE id = ?", (rng.uniform(0, 900), eid)
+                )
+        publish_feeds(library, config)
+        with library.state() as conn:
+            heads = {p.path: load_head(conn, p.path) for p in plans}
+            for plan in plans:
+                assert plan.rules is not None
+                expected = set(channel_members(conn, plan.rules, datetime.now(UTC)))
+                walked = _walk_podcastparser(library.root, plan.path)
+                assert len(walked) == len(set(walked)), plan.path
+                assert set(walked) == expected, (round_, plan.path)
+        assert all(head is not None for head in heads.values())

@@ -281,7 +281,9 @@ def test_a_watcher_with_a_target_publishes_media_before_feeds_and_checks(
     err = capsys.readouterr().err
     # After the episode: uploaded, then checked as an app would (every feed listing it names
     # its MP3: feed.xml, feeds/AF.xml, and the forum's daily, weekly and top feeds).
-    assert re.search(r"publish: checked \d+ feeds at \S+: [1-9]\d* episodes and \d+ other", err), err
+    assert re.search(r"publish: checked \d+ feeds at \S+: [1-9]\d* episodes and \d+ other", err), (
+        err
+    )
     feed = ET.fromstring(requests.get(base + "feed.xml", timeout=10).content)
     (enclosure,) = feed.iter("enclosure")
     url = enclosure.get("url", "")

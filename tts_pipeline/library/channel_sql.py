@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from dataclasses import replace
 from typing import NamedTuple
 
 from tts_pipeline.config.channels import Channel
-from tts_pipeline.library.channels import select
+from tts_pipeline.library.channels import PeriodKeys, select
 from tts_pipeline.library.state import decode_tags
 
 
@@ -99,6 +100,40 @@ def channel_members(conn: sqlite3.Connection, channel: Channel, now: dt.datetime
         for r in conn.execute(sql, values)
     ]
     return [member.id for member in select(channel, members, now)]
+
+
+def period_members_after(
+    conn: sqlite3.Connection, channel: Channel, old: set[str], changed: list[str], now: dt.datetime
+) -> set[str] | None:
+    """A daily or weekly channel's members after the episodes ``changed`` changed, given
+    its members before: each period a changed episode falls in is picked again (reading that
+    period's episodes only), every other period keeps its pick. None if a changed member is
+    no longer recorded (its period is not known)."""
+    periods = PeriodKeys(channel.zone, 7 if channel.period == "weekly" else 1, channel.week_start)
+    found: dict[str, dt.datetime] = {}
+    for start in range(0, len(changed), 500):
+        part = changed[start : start + 500]
+        rows = conn.execute(
+            f"SELECT id, published FROM episodes WHERE id IN ({','.join('?' * len(part))})", part
+        )
+        found.update((str(r[0]), dt.datetime.fromisoformat(r[1])) for r in rows)
+    if any(eid in old and eid not in found for eid in changed):
+        return None
+    bounds = set()
+    for moment in found.values():
+        periods(moment)
+        bounds.add((periods.start, periods.end))
+    new = set(old)
+    for first, after in bounds:
+        window = replace(
+            channel,
+            since=first if channel.since is None else max(channel.since, first),
+            until=after if channel.until is None else min(channel.until, after),
+        )
+        where, values = sql_filter(replace(window, period=None), now)
+        new -= {str(r[0]) for r in conn.execute(f"SELECT id FROM episodes WHERE {where}", values)}
+        new |= set(channel_members(conn, window, now))
+    return new
 
 
 def lists_by_itself(channel: Channel) -> bool:

@@ -106,6 +106,8 @@ def sweep_retired(connect: Connect, final: EpisodeFolder) -> None:
     """Remove the public MP3 names of episodes made again since, once no record names them.
     Call after the feeds are written: until then a feed on disk may still name them."""
     with connect() as conn:
+        if conn.execute("SELECT 1 FROM retired_files LIMIT 1").fetchone() is None:
+            return  # the usual case: nothing made again since (no scan of the episodes)
         names = [r[0] for r in conn.execute(
             "SELECT name FROM retired_files WHERE name NOT IN (SELECT mp3 FROM episodes)"
         )]  # fmt: skip

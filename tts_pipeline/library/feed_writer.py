@@ -88,8 +88,16 @@ def _source(
     )
     made_from = [PAGES_VERSION, RENDER_VERSION, list(astuple(channel)), list(astuple(settings))]
     header = hashlib.sha256(json.dumps(made_from).encode("utf-8", "surrogatepass")).hexdigest()
-    where, params = plan.selection(conn)
-    target = FeedTarget(plan.path, where, params, header, settings, plan.incremental)
+    if plan.incremental:
+        where, params = plan.selection(conn)
+        target = FeedTarget(plan.path, where, params, header, settings)
+    else:  # its whole selection only if it is planned in full; else what changed in it
+        now = datetime.now(UTC)
+        target = FeedTarget(
+            plan.path, "", (), header, settings, incremental=False,
+            full_selection=lambda: plan.selection(conn, now),
+            delta=lambda c, old, changed: plan.members_after(c, old, changed, now),
+        )  # fmt: skip
     return FeedSource(plan, channel, target)
 
 

@@ -31,7 +31,12 @@ from urllib.parse import urlsplit
 from tts_pipeline.config import Config
 from tts_pipeline.config.channels import Channel
 from tts_pipeline.errors import FeedError
-from tts_pipeline.library.channel_sql import channel_members, lists_by_itself, sql_filter
+from tts_pipeline.library.channel_sql import (
+    channel_members,
+    lists_by_itself,
+    period_members_after,
+    sql_filter,
+)
 from tts_pipeline.library.channels import select
 from tts_pipeline.library.feed_items import library_url as library_url  # re-exported
 from tts_pipeline.library.state import EpisodeRecord
@@ -87,6 +92,23 @@ class FeedPlan:
             return where, tuple(values)
         members = channel_members(conn, self.rules, moment) if conn is not None else []
         return _MEMBERS_SQL, (json.dumps(members),)
+
+    def members_after(
+        self, conn: sqlite3.Connection, old: set[str], changed: list[str], now: datetime
+    ) -> set[str] | None:
+        """The feed's members after the episodes ``changed`` changed, given its members
+        before (``old``), from as little as it takes: a top N is read through the karma
+        index, a daily or weekly best again only for the periods the changes fall in. None
+        when that cannot be told without planning the feed in full (tags, a rolling window,
+        a limited period feed, a removed member)."""
+        rules = self.rules
+        if rules is None or self._tagged or rules.within_days is not None:
+            return None
+        if rules.period is None:
+            return set(channel_members(conn, rules, now))
+        if rules.limit is not None or rules.order != "newest":
+            return None
+        return period_members_after(conn, rules, old, changed, now)
 
 
 def feed_file_name(prefix: str) -> str:

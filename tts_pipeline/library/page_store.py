@@ -260,6 +260,12 @@ def save_pages(
         )
 
 
+def feed_members(conn: sqlite3.Connection, feed: str) -> set[str]:
+    """Every episode ``feed`` lists now (on a page or in the open tail)."""
+    rows = conn.execute("SELECT episode_id FROM feed_members WHERE feed = ?", (feed,))
+    return {str(r[0]) for r in rows}
+
+
 def member_pages(conn: sqlite3.Connection, feed: str, ids: Sequence[str]) -> dict[str, int]:
     """The page (0: the open tail) each of ``ids`` is on in ``feed``, if it is a member."""
     found: dict[str, int] = {}

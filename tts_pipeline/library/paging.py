@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from itertools import islice
 
 from tts_pipeline.library.feed_items import ItemStore
@@ -24,6 +25,7 @@ from tts_pipeline.library.page_store import (
     PageIndex,
     changed_since,
     clear_feed,
+    feed_members,
     load_pages,
     member_pages,
     save_head,
@@ -48,6 +50,9 @@ from tts_pipeline.package.feed_pages import (
 CHANGE_LIMIT = 2_000
 
 Pages = dict[int, tuple[PlannedItem, ...]]
+# (connection, members before, changed episode ids) -> members after, or None
+Delta = Callable[[sqlite3.Connection, set[str], list[str]], set[str] | None]
+MEMBERS_SQL = "episodes.id IN (SELECT value FROM json_each(?))"
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,19 @@ class FeedTarget:
     header: str  # digest of what every page's header is made from
     settings: PageSettings
     incremental: bool = True  # False: membership depends on other episodes (a top N)
+    # For a feed that is not incremental: its whole selection, made only when it is planned
+    # in full (``where``/``params`` are then unused) ...
+    full_selection: Callable[[], tuple[str, tuple[object, ...]]] | None = None
+    # ... and its members after some episodes changed, from its members before (None: it
+    # cannot say without planning in full): a day's best, a top N move only a few.
+    delta: Delta | None = None
 
     @property
     def names(self) -> PageNames:
         return PageNames(self.path)
+
+    def selection(self) -> tuple[str, tuple[object, ...]]:
+        return self.full_selection() if self.full_selection else (self.where, self.params)
 
 
 @dataclass
@@ -101,6 +115,14 @@ def update_feed(
     if head is None or new_header or rewrite_all:
         return _full(conn, store, target, base_url, head, cursor, rewrite_all=True)
     changed = changed_since(conn, head.cursor, CHANGE_LIMIT)
+    if changed and not target.incremental and target.delta is not None:
+        old = feed_members(conn, target.path)
+        new = target.delta(conn, old, changed)
+        if new is not None:  # only the episodes whose membership or item changed
+            affected = sorted(set(changed) | (old ^ new))
+            picked = json.dumps(sorted(new.intersection(affected)))
+            moved = replace(target, where=MEMBERS_SQL, params=(picked,), incremental=True)
+            return _incremental(conn, store, moved, base_url, head, cursor, affected)
     if changed is None or (changed and not target.incremental):
         return _full(conn, store, target, base_url, head, cursor, rewrite_all=False)
     return _incremental(conn, store, target, base_url, head, cursor, changed)
@@ -116,7 +138,8 @@ def _full(
     *,
     rewrite_all: bool,
 ) -> FeedUpdate:
-    items = [s.planned(base_url) for s in store.members(conn, target.where, target.params, [])]
+    where, params = target.selection()
+    items = [s.planned(base_url) for s in store.members(conn, where, params, [])]
     previous = None
     if head is not None:
         stored = sorted(load_pages(conn, target.path).items())

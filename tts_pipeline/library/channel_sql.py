@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from tts_pipeline.config.channels import Channel
 from tts_pipeline.library.channels import PeriodKeys, select
+from tts_pipeline.library.page_store import chunks, feed_members, marks, member_pages
 from tts_pipeline.library.state import decode_tags
 
 
@@ -102,28 +103,36 @@ def channel_members(conn: sqlite3.Connection, channel: Channel, now: dt.datetime
     return [member.id for member in select(channel, members, now)]
 
 
-def period_members_after(
-    conn: sqlite3.Connection, channel: Channel, old: set[str], changed: list[str], now: dt.datetime
-) -> set[str] | None:
-    """A daily or weekly channel's members after the episodes ``changed`` changed, given
-    its members before: each period a changed episode falls in is picked again (reading that
-    period's episodes only), every other period keeps its pick. None if a changed member is
-    no longer recorded (its period is not known)."""
+def top_moves(
+    conn: sqlite3.Connection, channel: Channel, feed: str, changed: list[str], now: dt.datetime
+) -> tuple[set[str], set[str]]:
+    """A top N's moves after the episodes ``changed`` changed: (the episodes whose place may
+    have changed: those changed, those that left and those that joined; its members now)."""
+    old = feed_members(conn, feed)
+    new = set(channel_members(conn, channel, now))
+    return set(changed) | (old ^ new), new
+
+
+def period_moves(
+    conn: sqlite3.Connection, channel: Channel, feed: str, changed: list[str], now: dt.datetime
+) -> tuple[set[str], set[str]] | None:
+    """A daily or weekly channel's moves after the episodes ``changed`` changed: each period
+    a changed episode falls in is picked again, reading that period's episodes only; every
+    other period keeps its pick. (The episodes whose place may have changed, which of them
+    are members now), or None if a changed member is no longer recorded (its period is not
+    known: plan the feed in full)."""
     periods = PeriodKeys(channel.zone, 7 if channel.period == "weekly" else 1, channel.week_start)
     found: dict[str, dt.datetime] = {}
-    for start in range(0, len(changed), 500):
-        part = changed[start : start + 500]
-        rows = conn.execute(
-            f"SELECT id, published FROM episodes WHERE id IN ({','.join('?' * len(part))})", part
-        )
+    for part in chunks(changed):
+        rows = conn.execute(f"SELECT id, published FROM episodes WHERE id IN ({marks(part)})", part)
         found.update((str(r[0]), dt.datetime.fromisoformat(r[1])) for r in rows)
-    if any(eid in old and eid not in found for eid in changed):
+    if member_pages(conn, feed, [eid for eid in changed if eid not in found]):
         return None
     bounds = set()
     for moment in found.values():
         periods(moment)
         bounds.add((periods.start, periods.end))
-    new = set(old)
+    affected, winners = set(changed), set()
     for first, after in bounds:
         window = replace(
             channel,
@@ -131,9 +140,10 @@ def period_members_after(
             until=after if channel.until is None else min(channel.until, after),
         )
         where, values = sql_filter(replace(window, period=None), now)
-        new -= {str(r[0]) for r in conn.execute(f"SELECT id FROM episodes WHERE {where}", values)}
-        new |= set(channel_members(conn, window, now))
-    return new
+        inside = [str(r[0]) for r in conn.execute(f"SELECT id FROM episodes WHERE {where}", values)]
+        affected.update(member_pages(conn, feed, inside))  # the period's pick until now
+        winners.update(channel_members(conn, window, now))
+    return affected | winners, winners
 
 
 def lists_by_itself(channel: Channel) -> bool:

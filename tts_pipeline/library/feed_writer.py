@@ -96,7 +96,7 @@ def _source(
         target = FeedTarget(
             plan.path, "", (), header, settings, incremental=False,
             full_selection=lambda: plan.selection(conn, now),
-            delta=lambda c, old, changed: plan.members_after(c, old, changed, now),
+            delta=lambda c, changed: plan.moves(c, changed, now),
         )  # fmt: skip
     return FeedSource(plan, channel, target)
 

@@ -34,8 +34,9 @@ from tts_pipeline.errors import FeedError
 from tts_pipeline.library.channel_sql import (
     channel_members,
     lists_by_itself,
-    period_members_after,
+    period_moves,
     sql_filter,
+    top_moves,
 )
 from tts_pipeline.library.channels import select
 from tts_pipeline.library.feed_items import library_url as library_url  # re-exported
@@ -93,22 +94,22 @@ class FeedPlan:
         members = channel_members(conn, self.rules, moment) if conn is not None else []
         return _MEMBERS_SQL, (json.dumps(members),)
 
-    def members_after(
-        self, conn: sqlite3.Connection, old: set[str], changed: list[str], now: datetime
-    ) -> set[str] | None:
-        """The feed's members after the episodes ``changed`` changed, given its members
-        before (``old``), from as little as it takes: a top N is read through the karma
-        index, a daily or weekly best again only for the periods the changes fall in. None
-        when that cannot be told without planning the feed in full (tags, a rolling window,
-        a limited period feed, a removed member)."""
+    def moves(
+        self, conn: sqlite3.Connection, changed: list[str], now: datetime
+    ) -> tuple[set[str], set[str]] | None:
+        """After the episodes ``changed`` changed: the episodes whose place in the feed may
+        have changed, and which of them it lists now, found from as little as it takes (a top
+        N through the karma index, a daily or weekly best again only for the periods the
+        changes fall in). None when that cannot be told without planning the feed in full
+        (tags, a rolling window, a limited period feed, a removed member)."""
         rules = self.rules
         if rules is None or self._tagged or rules.within_days is not None:
             return None
         if rules.period is None:
-            return set(channel_members(conn, rules, now))
+            return top_moves(conn, rules, self.path, changed, now)
         if rules.limit is not None or rules.order != "newest":
             return None
-        return period_members_after(conn, rules, old, changed, now)
+        return period_moves(conn, rules, self.path, changed, now)
 
 
 def feed_file_name(prefix: str) -> str:

@@ -25,7 +25,6 @@ from tts_pipeline.library.page_store import (
     PageIndex,
     changed_since,
     clear_feed,
-    feed_members,
     load_pages,
     member_pages,
     save_head,
@@ -50,8 +49,9 @@ from tts_pipeline.package.feed_pages import (
 CHANGE_LIMIT = 2_000
 
 Pages = dict[int, tuple[PlannedItem, ...]]
-# (connection, members before, changed episode ids) -> members after, or None
-Delta = Callable[[sqlite3.Connection, set[str], list[str]], set[str] | None]
+# (connection, changed episode ids) -> (the episodes whose place may have moved, which of them
+# are members now), or None
+Delta = Callable[[sqlite3.Connection, list[str]], tuple[set[str], set[str]] | None]
 MEMBERS_SQL = "episodes.id IN (SELECT value FROM json_each(?))"
 
 
@@ -68,8 +68,8 @@ class FeedTarget:
     # For a feed that is not incremental: its whole selection, made only when it is planned
     # in full (``where``/``params`` are then unused) ...
     full_selection: Callable[[], tuple[str, tuple[object, ...]]] | None = None
-    # ... and its members after some episodes changed, from its members before (None: it
-    # cannot say without planning in full): a day's best, a top N move only a few.
+    # ... and what moved in it when some episodes changed (None: it cannot say without
+    # planning in full): a day's best, a top N move only a few.
     delta: Delta | None = None
 
     @property
@@ -116,11 +116,10 @@ def update_feed(
         return _full(conn, store, target, base_url, head, cursor, rewrite_all=True)
     changed = changed_since(conn, head.cursor, CHANGE_LIMIT)
     if changed and not target.incremental and target.delta is not None:
-        old = feed_members(conn, target.path)
-        new = target.delta(conn, old, changed)
-        if new is not None:  # only the episodes whose membership or item changed
-            affected = sorted(set(changed) | (old ^ new))
-            picked = json.dumps(sorted(new.intersection(affected)))
+        moves = target.delta(conn, changed)
+        if moves is not None:  # only the episodes whose membership or item changed
+            affected, after = sorted(moves[0]), moves[1]
+            picked = json.dumps(sorted(after.intersection(affected)))
             moved = replace(target, where=MEMBERS_SQL, params=(picked,), incremental=True)
             return _incremental(conn, store, moved, base_url, head, cursor, affected)
     if changed is None or (changed and not target.incremental):

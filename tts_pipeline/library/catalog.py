@@ -5,15 +5,9 @@ contain some text: one bounded query, whatever the library's size (the local ser
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from tts_pipeline.library.layout import Library
-from tts_pipeline.library.state import EpisodeRecord
-
-_COLUMNS = (
-    "id, post_id, prefix, title, post_title, authors, url, published, description, mp3,"
-    " size_bytes, duration_s, loudness_lufs, true_peak_dbtp"
-)
+from tts_pipeline.library.state import RECORD_COLUMNS, EpisodeRecord, record_from_row
 
 
 @dataclass(frozen=True)
@@ -50,27 +44,9 @@ def list_episodes(
     with library.state() as conn:
         total = conn.execute(f"SELECT count(*) FROM episodes WHERE {where}", params).fetchone()[0]
         rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM episodes WHERE {where}"
+            f"SELECT {RECORD_COLUMNS} FROM episodes WHERE {where}"
             " ORDER BY published DESC, id DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         ).fetchall()
-    records = [
-        EpisodeRecord(
-            id=r[0],
-            post_id=r[1],
-            prefix=r[2],
-            title=r[3],
-            post_title=r[4],
-            authors=r[5],
-            url=r[6],
-            published=datetime.fromisoformat(r[7]),
-            description=r[8],
-            mp3=r[9],
-            size_bytes=r[10],
-            duration_s=r[11],
-            loudness_lufs=r[12],
-            true_peak_dbtp=r[13],
-        )
-        for r in rows
-    ]
+    records = [record_from_row(r) for r in rows]
     return Listing(records, int(total), offset, limit, query)

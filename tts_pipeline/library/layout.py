@@ -42,10 +42,11 @@ from tts_pipeline.library.page_store import FEED_PAGES_SCHEMA, PREFIXES_SQL
 from tts_pipeline.library.state import (
     LIBRARY_MIGRATIONS,
     LIBRARY_SCHEMA,
+    RECORD_COLUMNS,
     EpisodeRecord,
     VerificationRecord,
-    decode_tags,
     open_state,
+    record_from_row,
     update_scores,
 )
 from tts_pipeline.models import Episode, Post, Verification
@@ -333,29 +334,7 @@ class Library:
             return []
         with self._db() as conn:
             rows = conn.execute(
-                "SELECT id, post_id, prefix, title, post_title, authors, url, published,"
-                " description, mp3, size_bytes, duration_s, loudness_lufs, true_peak_dbtp,"
-                " karma, tags FROM episodes ORDER BY published DESC, id"
+                f"SELECT {RECORD_COLUMNS} FROM episodes ORDER BY published DESC, id"
             ).fetchall()
-        records = [
-            EpisodeRecord(
-                id=r[0],
-                post_id=r[1],
-                prefix=r[2],
-                title=r[3],
-                post_title=r[4],
-                authors=r[5],
-                url=r[6],
-                published=datetime.fromisoformat(r[7]),
-                description=r[8],
-                mp3=r[9],
-                size_bytes=r[10],
-                duration_s=r[11],
-                loudness_lufs=r[12],
-                true_peak_dbtp=r[13],
-                karma=r[14],
-                tags=decode_tags(r[15]),
-            )
-            for r in rows
-        ]
+        records = [record_from_row(r) for r in rows]
         return [r for r in records if (self.episodes_dir / r.mp3).is_file()]

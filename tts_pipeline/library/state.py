@@ -11,10 +11,10 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tts_pipeline.errors import LibraryError
 from tts_pipeline.models import Episode, Verification
@@ -173,6 +173,24 @@ class PendingEpisode(NamedTuple):
     @property
     def mp3_identity(self) -> tuple[int, int, int]:
         return self.mp3_size, self.mp3_inode, self.mp3_mtime_ns
+
+
+# The columns an EpisodeRecord is read from, in ``record_from_row``'s order.
+RECORD_COLUMNS = (
+    "id, post_id, prefix, title, post_title, authors, url, published, description, mp3,"
+    " size_bytes, duration_s, loudness_lufs, true_peak_dbtp, karma, tags"
+)
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(EpisodeRecord))  # RECORD_COLUMNS's order
+
+
+def record_from_row(r: Sequence[Any]) -> EpisodeRecord:
+    """An ``episodes`` row, selected as ``RECORD_COLUMNS``, as its record."""
+    values = dict(zip(_RECORD_FIELDS, r, strict=True))
+    values["published"] = datetime.fromisoformat(r[7])
+    values["tags"] = decode_tags(r[15])
+    return EpisodeRecord(**values)
 
 
 def file_identity(path: Path) -> tuple[int, int, int] | None:

@@ -35,7 +35,7 @@ def run_feed(args: argparse.Namespace, config: Config) -> int:
     if not library.state_path.is_file():
         raise LibraryError(f"{library.root} is not a library yet (no {library.state_path.name})")
     written = publish_feeds(library, config, args.base_url)
-    print(f"{written[0]} ({len(library.episodes())} episodes)")
+    print(f"{written[0]} ({library.episode_count()} episodes)")
     for path in written[1:]:
         print(path)
     return EXIT_OK

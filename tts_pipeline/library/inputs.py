@@ -67,7 +67,7 @@ def unchanged_episode(library: Library, eid: str, digest: str, post: Post) -> Ep
     """The published episode ``eid`` if it was made from ``digest`` and its files are intact."""
     if library.episode_inputs(eid) != digest:
         return None
-    record = next((r for r in library.episodes() if r.id == eid), None)
+    record = library.episode(eid)
     if record is None:
         return None
     mp3 = library.mp3_path(eid)

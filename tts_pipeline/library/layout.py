@@ -328,6 +328,25 @@ class Library:
         with self._db() as conn:
             return update_scores(conn, scores)
 
+    def episode(self, eid: str) -> EpisodeRecord | None:
+        """Episode ``eid``'s record, if it is recorded and its MP3 is present (one row read,
+        whatever the library's size)."""
+        if not self.state_path.exists():
+            return None
+        with self._db() as conn:
+            row = conn.execute(
+                f"SELECT {RECORD_COLUMNS} FROM episodes WHERE id = ?", (eid,)
+            ).fetchone()
+        record = None if row is None else record_from_row(row)
+        return record if record and (self.episodes_dir / record.mp3).is_file() else None
+
+    def episode_count(self) -> int:
+        """How many episodes are recorded."""
+        if not self.state_path.exists():
+            return 0
+        with self._db() as conn:
+            return int(conn.execute("SELECT count(*) FROM episodes").fetchone()[0])
+
     def episodes(self) -> list[EpisodeRecord]:
         """Every recorded episode whose MP3 is present, newest post first."""
         if not self.state_path.exists():

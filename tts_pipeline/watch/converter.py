@@ -102,7 +102,7 @@ class PostConverter:
 
     def _finished_already(self, row: PostRow) -> str:
         """Why ``row`` needs no conversion ("" if it does): its episode is in place."""
-        record = next((r for r in self.library.episodes() if r.id == row.episode_id), None)
+        record = self.library.episode(row.episode_id)
         if record is None:
             return ""
         if row.started_at is None:

@@ -292,7 +292,7 @@ def oversized() -> list[str]:
 def test_every_module_has_a_room() -> None:
     unplaced = [name for name in modules() if name and room_of(name) == "core"]
     core = {"models", "errors", "config", "config.clean", "config.watch", "config.publish"}
-    core |= {"config.channels", "config.cast", "paths", "fsutil", "memory", "sentences", "locks"}
+    core |= {"config.channels", "config.cast", "paths", "fsutil", "memory", "sentences"}
     assert [name for name in unplaced if name not in core] == []
 
 

@@ -18,7 +18,7 @@ from watch_forum import config_data, forum_post, write_config
 from tts_pipeline.cli.main import main
 from tts_pipeline.cli.output import EXIT_BUSY
 from tts_pipeline.errors import PublishBusyError
-from tts_pipeline.locks import exclusive
+from tts_pipeline.library.locks import sole
 from tts_pipeline.publish.run import LOCK_NAME
 from tts_pipeline.sample.forum_server import ForumServer
 
@@ -109,7 +109,7 @@ def test_a_second_publish_waits_its_turn_exit_75(
     assert _convert(tmp_path, forum, config) == 0
     capsys.readouterr()
     lib = tmp_path / "lib"
-    with exclusive(lib / LOCK_NAME, lambda pid: PublishBusyError(f"busy {pid}")):
+    with sole(lib / LOCK_NAME, lambda pid: PublishBusyError(f"busy {pid}")):
         assert main(["publish", "--config", str(config), "--library", str(lib)]) == EXIT_BUSY
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("tts-pipeline: error: another publish of") and "pid" in line

@@ -6,7 +6,11 @@ on one library at once: an exclusive ``flock`` on a small file under ``cache/loc
   converting the same post waits, then finds it done (or gives up with LibraryBusyError);
 - one for the feeds (``feeds.lock``), held while the feeds are rendered from the state and
   written: the last writer always renders the newest state, so a slower process can never
-  leave a feed older than the record.
+  leave a feed older than the record;
+- ``sole`` locks for work one process at a time does on a library and a second refuses
+  (``watch.lock``: one watcher or backfill; ``publish.lock``: one publish).
+
+A lock file holds its holder's pid, for a refusal message naming it (``holder``).
 
 The kernel drops a lock when its process ends, however it ends (SIGKILL included), so a
 killed run never blocks the next. A holder removes its lock file on release (so one file per
@@ -23,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tts_pipeline.errors import LibraryBusyError, LibraryError
+from tts_pipeline.errors import LibraryBusyError, LibraryError, TTSPipelineError
 
 LOCKS_FOLDER = "cache/locks"
 FEEDS_LOCK = "feeds"
@@ -52,6 +56,9 @@ def _try_lock(path: Path) -> int | None:
         except FileNotFoundError:
             same = False
         if same:
+            mine = f"{os.getpid()}\n".encode()
+            os.pwrite(fd, mine, 0)
+            os.ftruncate(fd, len(mine))
             return fd
         os.close(fd)  # locked a file its holder removed on release: take the path's own
 
@@ -124,3 +131,39 @@ def is_held(path: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+@contextlib.contextmanager
+def sole(
+    path: Path, busy: Callable[[int | None], TTSPipelineError], *, wait_s: float = 0.0
+) -> Iterator[Path]:
+    """Hold the lock at ``path`` while inside, as the one process doing its work; if another
+    holds it for more than ``wait_s`` seconds, raise ``busy(that process's pid or None)``."""
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(holding(path, what="holding it", wait_s=wait_s))
+    except LibraryBusyError:
+        raise busy(holder(path)) from None
+    with stack:
+        yield path
+
+
+def holder(path: Path) -> int | None:
+    """The pid of the process holding the lock at ``path``, if any.
+
+    Read-only: taking the lock even briefly could turn a process starting at that moment
+    away. A killed holder's pid is recognised by the process being gone.
+    """
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return None
+    if not text.isdigit():
+        return None
+    try:
+        os.kill(int(text), 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, someone else's
+    return int(text)

@@ -18,7 +18,7 @@ from tts_pipeline.errors import PublishBusyError, PublishError
 from tts_pipeline.library.feed_writer import publish_feeds
 from tts_pipeline.library.feeds import check_base_url, library_url
 from tts_pipeline.library.layout import Library
-from tts_pipeline.locks import exclusive
+from tts_pipeline.library.locks import sole
 from tts_pipeline.publish.announce import announce
 from tts_pipeline.publish.check import CheckReport, check_public
 from tts_pipeline.publish.sync import Progress, PublishReport, publish_library
@@ -69,7 +69,7 @@ def publish_configured(
         who = f"pid {pid}" if pid else "another process"
         return PublishBusyError(f"another publish of {library.root} is running ({who})", pid=pid)
 
-    with exclusive(library.root / LOCK_NAME, busy, wait_s=wait_s):
+    with sole(library.root / LOCK_NAME, busy, wait_s=wait_s):
         if library.feed_behind() or _rendered_for(library) != library_url(base, ALL_FEED):
             publish_feeds(library, config, base)
         target = open_target(

@@ -1,5 +1,5 @@
-"""One watcher (or backfill) per library: an exclusive lock on ``<library>/watch.lock``
-(see :mod:`tts_pipeline.locks`)."""
+"""One watcher (or backfill) per library: the ``sole`` lock ``<library>/watch.lock``
+(see :mod:`tts_pipeline.library.locks`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tts_pipeline.errors import WatcherBusyError
-from tts_pipeline.locks import exclusive, holder
+from tts_pipeline.library.locks import holder, sole
 
 LOCK_NAME = "watch.lock"
 
@@ -24,7 +24,7 @@ def watch_lock(root: Path) -> Iterator[Path]:
             pid=pid,
         )
 
-    with exclusive(root / LOCK_NAME, busy) as path:
+    with sole(root / LOCK_NAME, busy) as path:
         yield path
 
 

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import random
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from clirun import cli_env
 from mutagen.id3 import ID3, TIT2
 
 from tts_pipeline.library.feeds import COVER_NAME, library_url
@@ -148,3 +155,36 @@ def public_paths(specs: list[EpisodeSpec], feeds: list[str]) -> set[str]:
             f"episodes/{spec.eid}{suffix}" for suffix in (".mp3", ".txt", ".vtt", ".chapters.json")
         )
     return files
+
+
+def kill_publishes(
+    lib: Path,
+    base: str,
+    specs: list[EpisodeSpec],
+    argv: list[str],
+    *,
+    episodes: int,
+    seconds: float,
+    pause: tuple[float, float],
+    seed: int,
+    after_kill: Callable[[], object],
+) -> int:
+    """Five rounds of: ``episodes`` more episodes (``seconds`` long) in ``lib`` and its feeds
+    rendered again, then ``argv`` (a publish) started and SIGKILLed after a random pause in
+    ``pause``, then ``after_kill()`` (a check of the target). ``specs`` grows with the new
+    episodes. Returns how many publishes were killed before they finished."""
+    env = {**cli_env(), "PYTHONPATH": os.pathsep.join(sys.path)}
+    rng = random.Random(seed)
+    killed = 0
+    for _ in range(5):
+        more = episode_specs(episodes, start=len(specs))
+        for spec in more:
+            write_episode(lib, spec, seconds=seconds)
+        specs += more
+        render_feeds(lib, base, specs)
+        proc = subprocess.Popen(argv, env=env)
+        time.sleep(rng.uniform(*pause))
+        proc.send_signal(signal.SIGKILL)
+        killed += proc.wait() == -signal.SIGKILL
+        after_kill()
+    return killed

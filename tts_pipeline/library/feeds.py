@@ -63,11 +63,14 @@ class FeedPlan:
     prefix: str | None  # the forum of a per-forum feed; None: not one forum's
     channel: str = ""  # the [channels.<name>] it comes from
     episodes: tuple[EpisodeRecord, ...] = ()  # what it lists, in its order (``plan_feeds``)
-    # Whether karma decides what it lists: a karma update can then drop or add an older
-    # episode anywhere in it, not only add the newest.
-    by_karma: bool = False
     # Its channel's rules with the forums it lists as prefixes (``channel_sql`` reads them).
     rules: Channel | None = None
+
+    @property
+    def by_karma(self) -> bool:
+        """Whether karma decides what it lists: a karma update can then drop or add an older
+        episode anywhere in it, not only add the newest."""
+        return self.rules is not None and self.rules.by_karma
 
     @property
     def incremental(self) -> bool:
@@ -227,7 +230,7 @@ def _plan(
     # No prefixes: every forum. Named ones the library does not hold yet still narrow it.
     ordered = [p for p in forums if p in wanted] + sorted(wanted - forums.keys())
     rules = replace(channel, forums=(), prefixes=tuple(ordered))
-    return FeedPlan(path, title, description, prefix, channel.name, (), channel.by_karma, rules)
+    return FeedPlan(path, title, description, prefix, channel.name, (), rules)
 
 
 def check_base_url(base_url: str) -> str:

@@ -17,10 +17,10 @@ Two verdicts, side by side:
   the name. A term the lexicon says in full (``SAID_IN_FULL``: "LW" as "Less Wrong") is heard
   when its full form is.
 
-Slow (a few tenths of a second of CPU per term and voice), so resumable: every transcript
-is kept in a cache file keyed by the model, the voice's settings and the exact text the engine
-was given, and saved as it goes. A lexicon change re-hears only the groups of terms (eight
-to a clip) whose spoken text it changed.
+Each term is said in a clip of its own (see ``hear``). Slow (about a second of CPU per term
+and voice), so resumable: every transcript is kept in a cache file keyed by the model, the
+voice's settings and the exact text the engine was given, and saved as it goes. A lexicon
+change re-hears only the terms whose spoken text it changed.
 
     .venv/bin/python benchmarks/lexicon_terms.py [--top 300] [--voices default,joe] [--jobs 1]
 """
@@ -54,9 +54,8 @@ from tts_pipeline.verify.terms import CARRIER, heard_term
 from tts_pipeline.verify.whisper import Transcriber
 
 TERMS_FILE = Path(__file__).resolve().parents[2] / "shared/data/community-terms.tsv"
-GROUP = 8  # terms said in one clip (see hear_voice)
 
-BATCH = 5  # clips synthesised and heard between two saves of the cache
+BATCH = 40  # clips synthesised and heard between two saves of the cache
 # "The next word is", as Whisper writes it down when it may not repeat any three words (the
 # verifier's setting, kept here): "The NECTS word is", "TheNext Word is", "The next World is".
 _CARRIER_SPLIT = re.compile(r"(?i)(?:\bthe ?)?\bn[ex]\w*,?(?: w\w*)?,?(?: is\b| it's\b)?")
@@ -107,58 +106,55 @@ class Heard:
         atomic_write_text(self.path, json.dumps(self.data, indent=0, sort_keys=True))
 
 
-def split_heard(transcript: str, count: int) -> list[str]:
-    """One transcript of ``count`` carrier sentences -> what was heard in each (after "next
-    word is"). If the carrier itself was misheard the split is unsure: each term is then
-    judged against the whole transcript of its group."""
-    pieces = _CARRIER_SPLIT.split(transcript)[1:]
-    if len(pieces) != count:
-        return [transcript] * count
-    return [piece.strip(" .,") for piece in pieces]
+def after_carrier(transcript: str) -> str:
+    """What was heard after "The next word is", or all of it if the carrier was misheard."""
+    pieces = _CARRIER_SPLIT.split(transcript, maxsplit=1)
+    return pieces[1].strip(" .,") if len(pieces) == 2 else transcript.strip()
 
 
 def hear_voice(
     terms: list[Term], voice: VoiceProfile, heard: Heard, args: argparse.Namespace,
     model: Transcriber,
 ) -> dict[str, str]:  # fmt: skip
-    """term -> what was heard where it was said, hearing the groups not in the cache.
-
-    Whisper hears 30 s windows whatever the clip's length, so a clip of one short sentence
-    costs nearly as much as one of eight: terms are said ``GROUP`` to a clip, each in its own
-    carrier sentence, and the transcript is split at the carriers. (The recogniser never writes
-    three words twice, as in the verifier: the carrier comes out varied, "The NECTS word is";
-    allowing repeats made it worse, priming each term by the one before: "R-I-S. L-I-S.")"""
+    """term -> what was heard where it was said (``hear``), each through the real cleaner,
+    pronunciation lexicon and planner."""
     config = Config()
-    groups: list[tuple[str, list[Term], str]] = []
-    for at in range(0, len(terms), GROUP):
-        group = terms[at : at + GROUP]
-        spoken = " ".join(
-            c.text for t in group for c in plan_text(CARRIER.format(t.term), config, voice)
-        )
-        groups.append((cache_key(args.model, voice, spoken), group, spoken))
-    todo = [g for g in groups if g[0] not in heard.data]
+    spoken = [
+        " ".join(c.text for c in plan_text(CARRIER.format(t.term), config, voice)) for t in terms
+    ]
+    said = hear(spoken, voice, heard, args, model)
+    return {t.term: after_carrier(text) for t, text in zip(terms, said, strict=True)}
+
+
+def hear(
+    spoken: list[str], voice: VoiceProfile, heard: Heard, args: argparse.Namespace,
+    model: Transcriber,
+) -> list[str]:  # fmt: skip
+    """What the recogniser heard of each sentence, said by ``voice`` exactly as given, one
+    clip each, the cache first. One sentence to a clip, as a listener meets a word: several to
+    a clip cost less (Whisper hears 30 s windows whatever the length) but judged worse than
+    they were: the recogniser, which may not write three words twice (the verifier's setting,
+    kept here), garbled the repeated carriers, a term ran into the next sentence's "The"
+    ("generalize" heard as "generalized") and each term primed the next."""
+    keys = [cache_key(args.model, voice, text) for text in spoken]
+    todo = sorted({(k, t) for k, t in zip(keys, spoken, strict=True) if k not in heard.data})
     started = time.perf_counter()
     for at in range(0, len(todo), BATCH):
         batch = todo[at : at + BATCH]
-        chunks = [Chunk(i, spoken, 0, 0) for i, (_, _, spoken) in enumerate(batch)]
+        chunks = [Chunk(i, text, 0, 0) for i, (_, text) in enumerate(batch)]
         audio = synthesize_chunks(chunks, voice, args.cache / "chunks", jobs=args.jobs)
         with ThreadPoolExecutor(args.jobs) as pool:
             texts = list(pool.map(lambda a: model.transcribe(a.wav), audio))
-        for (key, _, _), text in zip(batch, texts, strict=True):
+        for (key, _), text in zip(batch, texts, strict=True):
             heard.data[key] = text
         heard.save()
-        done = sum(len(g[1]) for g in todo[: at + len(batch)])
         print(
-            f"  {voice.name}: heard {done}/{sum(len(g[1]) for g in todo)} new terms"
+            f"  {voice.name}: heard {at + len(batch)}/{len(todo)} new clips"
             f" ({time.perf_counter() - started:.0f} s)",
             file=sys.stderr,
             flush=True,
         )
-    out: dict[str, str] = {}
-    for key, group, _ in groups:
-        for t, said in zip(group, split_heard(heard.data[key], len(group)), strict=True):
-            out[t.term] = said
-    return out
+    return [heard.data[k] for k in keys]
 
 
 @cache

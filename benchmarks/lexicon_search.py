@@ -1,0 +1,128 @@
+"""For each community term a voice gets wrong, the spelling it says right: lexicon entries
+found by ear, the recogniser's.
+
+Runs ``lexicon_terms.py``'s measurement (the top N terms, each in its carrier sentence, said
+by each voice through the real cleaner and lexicon, heard by Whisper base), then for every
+term a voice missed tries the candidates of ``respellings.py`` (the written form without an
+entry, the lexicon's entry, the CMU dictionary's pronunciations spelled as syllables, letters,
+the parts of a joined word, and ``respellings.toml``'s spellings written by ear). Each
+candidate is said, with no lexicon, in two sentences (``SENTENCES``) and scores how many of
+them were heard (spelled, or a homophone: see ``lexicon_terms.verdict``). Prints, per term,
+how each candidate scored for each voice, then the entries to try, per voice
+(``[voices.NAME]``): the first candidate heard in both sentences. Where several voices take
+the same spelling it may serve as one ``[words]`` entry: re-run ``lexicon_terms.py`` after
+adding entries, as an entry for every voice changes what the others say too.
+
+    .venv/bin/python benchmarks/lexicon_search.py [--top 300] [--voices default,joe,uk]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+from lexicon_terms import (
+    CARRIER,
+    TERMS_FILE,
+    Heard,
+    Term,
+    hear,
+    hear_voice,
+    read_terms,
+    verdict,
+)
+from respellings import candidates
+
+from tts_pipeline.clean import Lexicon, load_lexicon, speaker
+from tts_pipeline.models import VoiceProfile
+from tts_pipeline.paths import user_cache_dir
+from tts_pipeline.synth.voices import list_voices
+from tts_pipeline.verify.whisper import Transcriber
+
+SENTENCES = (CARRIER, "Here is the word {}.")
+BY_EAR = Path(__file__).with_name("respellings.toml")
+Scores = dict[str, int]  # candidate -> sentences heard
+
+
+def missed_terms(
+    terms: list[Term], voice: VoiceProfile, heard: Heard, args: argparse.Namespace,
+    model: Transcriber,
+) -> list[Term]:  # fmt: skip
+    said = hear_voice(terms, voice, heard, args, model)
+    return [t for t in terms if not verdict(t.term, said[t.term])[1]]
+
+
+def try_candidates(
+    term: Term, tried: list[str], voice: VoiceProfile, heard: Heard, args: argparse.Namespace,
+    model: Transcriber,
+) -> Scores:  # fmt: skip
+    """Each candidate said as spelled (no lexicon) in ``SENTENCES``: how many were heard. A
+    candidate missed in the first sentence is not said in the others (it cannot serve)."""
+    say = speaker(voice.name, lexicon=Lexicon())
+    scores = dict.fromkeys(tried, 0)
+    for sentence in SENTENCES:
+        alive = [c for c in tried if scores[c] == SENTENCES.index(sentence)]
+        said = hear([say(sentence.format(c)) for c in alive], voice, heard, args, model)
+        for c, text in zip(alive, said, strict=True):
+            scores[c] += verdict(term.term, text)[1]
+    return scores
+
+
+def propose(term: str, results: dict[str, Scores]) -> list[str]:
+    """lexicon.toml lines for ``term``: per voice that missed it, the first candidate heard in
+    every sentence ("" when that is the written form: the voice needs no entry)."""
+    key = term if term.replace("-", "").isalnum() else f'"{term}"'
+    lines = []
+    for voice, scores in results.items():
+        best = [c for c, s in scores.items() if s == len(SENTENCES)]
+        if best:
+            lines.append(f'[voices.{voice}] {key} = "{"" if best[0] == term else best[0]}"')
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--top", type=int, default=300, help="how many terms (default 300)")
+    parser.add_argument("--voices", help="comma-separated voice profiles (default: all)")
+    parser.add_argument("--model", default="base", help="Whisper model (default base)")
+    parser.add_argument("--jobs", type=int, default=1, help="threads (default 1: others share)")
+    parser.add_argument("--terms", type=Path, default=TERMS_FILE)
+    parser.add_argument("--by-ear", type=Path, default=BY_EAR, help="TOML: term -> spellings")
+    parser.add_argument(
+        "--cache", type=Path, default=user_cache_dir() / "bench-lexicon-terms",
+        help="where transcripts and spoken chunks are kept between runs",
+    )  # fmt: skip
+    args = parser.parse_args()
+    if not args.terms.is_file():
+        print(f"lexicon_search: {args.terms} not found", file=sys.stderr)
+        return 1
+    by_ear: dict[str, list[str]] = tomllib.loads(args.by_ear.read_text(encoding="utf-8"))
+    terms = read_terms(args.terms, args.top)
+    wanted = set(args.voices.split(",")) if args.voices else None
+    voices = [v for v in list_voices() if wanted is None or v.name in wanted]
+    model = Transcriber(args.model, threads=1, workers=args.jobs)
+    heard = Heard(args.cache / f"heard-{args.model}.json")
+    lexicon = load_lexicon(())
+    results: dict[str, dict[str, Scores]] = defaultdict(dict)
+    for voice in voices:
+        missed = missed_terms(terms, voice, heard, args, model)
+        print(f"{voice.name}: {len(missed)} of {len(terms)} missed", flush=True)
+        entries = lexicon.entries(voice.name)
+        for term in missed:
+            tried = candidates(term.term, entries.get(term.term), by_ear.get(term.term, ()))
+            scores = try_candidates(term, tried, voice, heard, args, model)
+            results[term.term][voice.name] = scores
+            shown = ", ".join(f"{c!r} {s}" for c, s in scores.items())
+            print(f"  #{term.rank:<4} {term.term:<20} {shown}", flush=True)
+    print("\nentries to try (the first spelling heard in every sentence):")
+    for term in (t.term for t in terms if t.term in results):
+        for line in propose(term, results[term]):
+            print(f"  {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -257,7 +257,7 @@ def test_worker_crash_names_a_chunk(tmp_path: Path, voice: VoiceProfile) -> None
 
 def test_default_profile() -> None:
     default = load_voice("default")
-    assert (default.engine, default.voice, default.rate_wpm) == ("pyttsx3", "gmw/en-us+m5", 190)
+    assert (default.engine, default.voice, default.rate_wpm) == ("pyttsx3", "gmw/en-us+m5", 175)
     assert (default.pauses.sentence_ms, default.pauses.paragraph_ms) == (180, 450)
     assert default.pauses.heading_ms == 800
     assert "default" in {v.name for v in list_voices()}

@@ -26,20 +26,17 @@ from pathlib import Path
 
 from lexicon_terms import (
     CARRIER,
-    TERMS_FILE,
     Heard,
     Term,
     hear,
     hear_voice,
-    read_terms,
+    prepare,
     verdict,
 )
 from respellings import candidates
 
 from tts_pipeline.clean import Lexicon, load_lexicon, speaker
 from tts_pipeline.models import VoiceProfile
-from tts_pipeline.paths import user_cache_dir
-from tts_pipeline.synth.voices import list_voices
 from tts_pipeline.verify.whisper import Transcriber
 
 SENTENCES = (CARRIER, "Here is the word {}.")
@@ -85,26 +82,12 @@ def propose(term: str, results: dict[str, Scores]) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--top", type=int, default=300, help="how many terms (default 300)")
-    parser.add_argument("--voices", help="comma-separated voice profiles (default: all)")
-    parser.add_argument("--model", default="base", help="Whisper model (default base)")
-    parser.add_argument("--jobs", type=int, default=1, help="threads (default 1: others share)")
-    parser.add_argument("--terms", type=Path, default=TERMS_FILE)
     parser.add_argument("--by-ear", type=Path, default=BY_EAR, help="TOML: term -> spellings")
-    parser.add_argument(
-        "--cache", type=Path, default=user_cache_dir() / "bench-lexicon-terms",
-        help="where transcripts and spoken chunks are kept between runs",
-    )  # fmt: skip
-    args = parser.parse_args()
-    if not args.terms.is_file():
-        print(f"lexicon_search: {args.terms} not found", file=sys.stderr)
+    setup = prepare(parser)
+    if setup is None:
         return 1
+    args, terms, voices, model, heard = setup
     by_ear: dict[str, list[str]] = tomllib.loads(args.by_ear.read_text(encoding="utf-8"))
-    terms = read_terms(args.terms, args.top)
-    wanted = set(args.voices.split(",")) if args.voices else None
-    voices = [v for v in list_voices() if wanted is None or v.name in wanted]
-    model = Transcriber(args.model, threads=1, workers=args.jobs)
-    heard = Heard(args.cache / f"heard-{args.model}.json")
     lexicon = load_lexicon(())
     results: dict[str, dict[str, Scores]] = defaultdict(dict)
     for voice in voices:

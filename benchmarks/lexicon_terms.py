@@ -202,8 +202,12 @@ def report(voice: VoiceProfile, terms: list[Term], transcripts: dict[str, str]) 
             print(f"    #{t.rank:<4} {t.term:<22} {t.kind:<7} {mark:<9} heard: {said}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+Setup = tuple[argparse.Namespace, list[Term], list[VoiceProfile], Transcriber, Heard]
+
+
+def prepare(parser: argparse.ArgumentParser) -> Setup | None:
+    """The options this benchmark and ``lexicon_search.py`` share, parsed; None (after one
+    line on stderr) when the terms file is missing."""
     parser.add_argument("--top", type=int, default=300, help="how many terms (default 300)")
     parser.add_argument("--voices", help="comma-separated voice profiles (default: all)")
     parser.add_argument("--model", default="base", help="Whisper model (default base)")
@@ -215,13 +219,20 @@ def main() -> int:
     )  # fmt: skip
     args = parser.parse_args()
     if not args.terms.is_file():
-        print(f"lexicon_terms: {args.terms} not found", file=sys.stderr)
-        return 1
+        print(f"{parser.prog}: {args.terms} not found", file=sys.stderr)
+        return None
     terms = read_terms(args.terms, args.top)
     wanted = set(args.voices.split(",")) if args.voices else None
     voices = [v for v in list_voices() if wanted is None or v.name in wanted]
     model = Transcriber(args.model, threads=1, workers=args.jobs)
-    heard = Heard(args.cache / f"heard-{args.model}.json")
+    return args, terms, voices, model, Heard(args.cache / f"heard-{args.model}.json")
+
+
+def main() -> int:
+    setup = prepare(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
+    if setup is None:
+        return 1
+    args, terms, voices, model, heard = setup
     print(
         f"model {args.model}, top {len(terms)} terms, carrier {CARRIER!r},"
         f" jobs {args.jobs}, load average {os.getloadavg()[0]:.1f}",

@@ -28,6 +28,7 @@ from tts_pipeline.preview.playback import find_audio_output
 from tts_pipeline.preview.post import cut_frame, estimate_seconds, first_seconds, select_chunks
 from tts_pipeline.preview.script import ScriptChapter, render_script
 from tts_pipeline.sample.forum_server import ForumServer
+from tts_pipeline.synth.voices import load_voice
 
 
 def quiet_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -336,7 +337,8 @@ def test_url_preview_of_one_chapter(
         pytest.skip("the pipeline wrote no chapters file to compare with")
     # The chapter in the episode, less the paragraph pause after its last chunk.
     starts = media_library.chapter_starts[POSTS[0]["_id"]]
-    assert duration == pytest.approx(starts[3] - starts[2] - 0.6, abs=0.001)
+    pause = load_voice("default").pauses.paragraph_ms / 1000
+    assert duration == pytest.approx(starts[3] - starts[2] - pause, abs=0.001)
 
 
 def test_url_script_prints_markers_and_synthesises_nothing(

@@ -60,8 +60,8 @@ def try_candidates(
     candidate missed in the first sentence is not said in the others (it cannot serve)."""
     say = speaker(voice.name, lexicon=Lexicon())
     scores = dict.fromkeys(tried, 0)
-    for sentence in SENTENCES:
-        alive = [c for c in tried if scores[c] == SENTENCES.index(sentence)]
+    for earlier, sentence in enumerate(SENTENCES):
+        alive = [c for c in tried if scores[c] == earlier]
         said = hear([say(sentence.format(c)) for c in alive], voice, heard, args, model)
         for c, text in zip(alive, said, strict=True):
             scores[c] += verdict(term.term, text)[1]

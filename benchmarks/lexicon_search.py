@@ -36,6 +36,7 @@ from lexicon_terms import (
 from respellings import candidates
 
 from tts_pipeline.clean import Lexicon, load_lexicon, speaker
+from tts_pipeline.clean.lexicon import PHONEME_ENGINES
 from tts_pipeline.models import VoiceProfile
 from tts_pipeline.verify.whisper import Transcriber
 
@@ -58,7 +59,7 @@ def try_candidates(
 ) -> Scores:  # fmt: skip
     """Each candidate said as spelled (no lexicon) in ``SENTENCES``: how many were heard. A
     candidate missed in the first sentence is not said in the others (it cannot serve)."""
-    say = speaker(voice.name, lexicon=Lexicon())
+    say = speaker(voice.name, lexicon=Lexicon(), engine=voice.engine)
     scores = dict.fromkeys(tried, 0)
     for earlier, sentence in enumerate(SENTENCES):
         alive = [c for c in tried if scores[c] == earlier]
@@ -93,9 +94,12 @@ def main() -> int:
     for voice in voices:
         missed = missed_terms(terms, voice, heard, args, model)
         print(f"{voice.name}: {len(missed)} of {len(terms)} missed", flush=True)
-        entries = lexicon.entries(voice.name)
+        entries = lexicon.entries(voice.name, voice.engine)
         for term in missed:
-            tried = candidates(term.term, entries.get(term.term), by_ear.get(term.term, ()))
+            tried = candidates(
+                term.term, entries.get(term.term), by_ear.get(term.term, ()),
+                phonemes=voice.engine in PHONEME_ENGINES,
+            )  # fmt: skip
             scores = try_candidates(term, tried, voice, heard, args, model)
             results[term.term][voice.name] = scores
             shown = ", ".join(f"{c!r} {s}" for c, s in scores.items())

@@ -9,7 +9,9 @@ recogniser hears. This module writes the candidates:
   English syllables ("EH2 P IH0 S T EH1 M IH0 K" -> "eh-pis-teh-mick");
 - an acronym's letters spelled ("R-L") and said as letter names ("ar-el");
 - a joined word's parts apart ("linkpost" -> "link post"), when the dictionary knows both;
-- the candidates a person wrote by ear (``--candidates FILE``: a TOML table term -> list).
+- the candidates a person wrote by ear (``--candidates FILE``: a TOML table term -> list);
+- for espeak-ng voices, the dictionary's pronunciations in espeak-ng's own phonemes
+  ("[[kristi'A:noU]]"), which its letter-to-sound rules cannot get wrong.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ _CONSONANTS = {
     "B": "b", "CH": "ch", "D": "d", "DH": "th", "F": "f", "G": "g", "HH": "h", "JH": "j",
     "K": "k", "L": "l", "M": "m", "N": "n", "NG": "ng", "P": "p", "R": "r", "S": "s",
     "SH": "sh", "T": "t", "TH": "th", "V": "v", "W": "w", "Y": "y", "Z": "z", "ZH": "zh",
+}  # fmt: skip
+# ARPAbet -> espeak-ng's English phoneme mnemonics (as ``espeak-ng -x`` prints them).
+_ESPEAK_VOWELS = {
+    "AA": "A:", "AE": "a", "AH": "V", "AO": "O:", "AW": "aU", "AY": "aI", "EH": "E", "ER": "3:",
+    "EY": "eI", "IH": "I", "IY": "i:", "OW": "oU", "OY": "OI", "UH": "U", "UW": "u:",
+}  # fmt: skip
+_ESPEAK_UNSTRESSED = {"AH": "@", "ER": "3", "IY": "i"}
+_ESPEAK_CONSONANTS = {
+    "B": "b", "CH": "tS", "D": "d", "DH": "D", "F": "f", "G": "g", "HH": "h", "JH": "dZ",
+    "K": "k", "L": "l", "M": "m", "N": "n", "NG": "N", "P": "p", "R": "r", "S": "s", "SH": "S",
+    "T": "t", "TH": "T", "V": "v", "W": "w", "Y": "j", "Z": "z", "ZH": "Z",
 }  # fmt: skip
 _LETTER_NAMES = {
     "A": "ay", "B": "bee", "C": "see", "D": "dee", "E": "ee", "F": "ef", "G": "jee",
@@ -85,6 +98,26 @@ def respell(phones: list[str]) -> str:
     return "-".join(parts)
 
 
+def espeak_phonemes(phones: list[str]) -> str:
+    """One pronunciation in espeak-ng's phonemes, stress marked before each stressed syllable
+    ("K R IH2 S T IY0 AA1 N OW0" -> "[[k,rIsti'A:noU]]")."""
+    said = []
+    for onset, vowel, coda, stress in syllables(phones):
+        mark = {1: "'", 2: ","}.get(stress, "")
+        sound = (
+            _ESPEAK_VOWELS[vowel]
+            if stress
+            else _ESPEAK_UNSTRESSED.get(vowel, _ESPEAK_VOWELS[vowel])
+        )
+        consonants = [_ESPEAK_CONSONANTS[p] for p in onset], [_ESPEAK_CONSONANTS[p] for p in coda]
+        said.append(mark + "".join(consonants[0]) + sound + "".join(consonants[1]))
+    return "[[" + "".join(said) + "]]"
+
+
+def dictionary_phonemes(term: str) -> list[str]:
+    return [espeak_phonemes(phones) for phones in _dictionary().get(term.lower(), [])]
+
+
 def dictionary_respellings(term: str) -> list[str]:
     return [respell(phones) for phones in _dictionary().get(term.lower(), [])]
 
@@ -113,13 +146,18 @@ def split_forms(term: str) -> list[str]:
     ][:2]
 
 
-def candidates(term: str, current: str | None, by_ear: Iterable[str] = ()) -> list[str]:
-    """Distinct spellings to try for ``term``, the written form (no entry) first."""
+def candidates(
+    term: str, current: str | None, by_ear: Iterable[str] = (), *, phonemes: bool = False
+) -> list[str]:
+    """Distinct spellings to try for ``term``, the written form (no entry) first; with
+    ``phonemes`` (an espeak-ng voice), the dictionary's pronunciations in its phonemes too."""
     found: list[str] = [term]
     if current:
         found.append(current)
     found += list(by_ear)
     found += letter_forms(term) + dictionary_respellings(term) + split_forms(term)
+    if phonemes:
+        found += dictionary_phonemes(term)
     return list(_distinct(found))
 
 

@@ -60,6 +60,31 @@ def test_voice_overrides_and_removal() -> None:
     assert lexicon.apply("Bostrom on AGI", "uk") == "Bos-trom on AGI"
 
 
+def test_engine_tables_sit_between_words_and_voices() -> None:
+    lexicon = Lexicon(
+        {"Bostrom": "Boss-trum", "AGI": "A-G-I"},
+        {"uk": {"Bostrom": "Bos-trom"}},
+        {"pyttsx3": {"Bostrom": "[['bA:str@m]]", "AGI": ""}},
+    )
+    assert lexicon.apply("Bostrom on AGI", "joe", "piper") == "Boss-trum on A-G-I"
+    assert lexicon.apply("Bostrom on AGI", "default", "pyttsx3") == "[['bA:str@m]] on AGI"
+    assert lexicon.apply("Bostrom on AGI", "uk", "pyttsx3") == "Bos-trom on AGI"
+
+
+def test_phonemes_reach_espeak_voices_alone() -> None:
+    lexicon = Lexicon(voices={"mine": {"Bayes": "[[b'eIz]]", "AIXI": "[[aIks'i:]]"}})
+    # A voice table's phonemes are skipped for an engine that cannot read them.
+    assert lexicon.apply("Bayes", "mine", "piper") == "Bayes"
+    said = speaker("mine", lexicon=lexicon, engine="pyttsx3")
+    # The normaliser leaves phonemes alone; a possessive, plural or hyphen goes inside them.
+    assert said("Bayes's rule, 2 AIXIs, Dr. Bayes") == (
+        "[[b'eIzIz]] rule, two [[aIks'i:z]], Doctor [[b'eIz]]"
+    )
+    assert said("Bayes-style") == "[[b'eIz]] style"
+    # A post's own double brackets never reach espeak-ng as phonemes.
+    assert "[[" not in said("see [[h@l'oU]] and [[[x]]]")
+
+
 def test_user_lexicon_overrides_bundled(tmp_path: Path) -> None:
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -92,6 +117,10 @@ def test_edited_user_lexicon_is_read_again(tmp_path: Path) -> None:
         ("[words]\n' AGI' = 'x'\n", "is not a word"),
         ("[words]\nAGI = '<b>x</b>'\n", "markup"),
         ("voices = 3\n", "one table per voice"),
+        ("engines = 3\n", "one table per engine"),
+        ('[words]\nBayes = "[[b\'eIz]]"\n', "read by espeak-ng alone"),
+        ('[engines.piper]\nBayes = "[[b\'eIz]]"\n', "only espeak-ng"),
+        ('[engines.pyttsx3]\nBayes = "[[b\'eIz]"\n', "unclosed"),
         ("[words\n", "not valid TOML"),
     ],
 )

@@ -90,6 +90,14 @@ def test_rate_changes_duration(engine: Engine, voice: VoiceProfile) -> None:
     assert fast.frames < 0.8 * normal.frames  # the rate is really applied (bug #6)
 
 
+def test_espeak_reads_lexicon_phonemes(engine: Engine, voice: VoiceProfile) -> None:
+    # The lexicon's [[phonemes]] are said as the word they spell, not character by character
+    # ("left bracket, left bracket, h, at ..."), which would take several times as long.
+    word = engine.synthesize("hello there", voice)
+    phonemes = engine.synthesize("[[h@l'oU]] there", voice)
+    assert abs(len(phonemes.samples) - len(word.samples)) < 0.1 * len(word.samples)
+
+
 def test_engine_identity(engine: Engine) -> None:
     assert engine.name == "pyttsx3"
     assert "pyttsx3-" in engine.version and "espeak-ng-" in engine.version

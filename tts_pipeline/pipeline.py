@@ -87,7 +87,7 @@ def fetch(url: str, config: Config, http: HttpClient) -> Post:
 
 def speaker_for(voice: VoiceProfile) -> Callable[[str], str]:
     """Written -> spoken text for ``voice`` (its lexicon, numbers)."""
-    return speaker(voice.name)
+    return speaker(voice.name, engine=voice.engine)
 
 
 def marked_script(script: Script, voice: VoiceProfile, config: Config | None = None) -> str:

@@ -111,8 +111,11 @@ def checked_voices(names: list[str] | None) -> list[VoiceProfile]:
 
 
 def run_lexicon_check(args: argparse.Namespace, config: Config) -> int:
-    terms = list(args.terms) or sorted(load_lexicon().entries())
     voices = checked_voices(args.voice)
+    lexicon = load_lexicon()
+    terms = list(args.terms) or sorted(
+        {t for v in voices for t in lexicon.entries(v.name, v.engine)}
+    )
     try:
         model = Transcriber(args.model, threads=1, workers=1)
     except ConfigError as exc:

@@ -86,6 +86,31 @@ def _silence_driver_print(*args: object, **kwargs: Any) -> None:
     log.debug("pyttsx3: %s", " ".join(str(a) for a in args))
 
 
+def allow_phoneme_input() -> bool:
+    """Let espeak-ng read phonemes in double brackets ("[[b'eIz]]", the lexicon's entries for
+    espeak-ng): the driver synthesises without ``espeakPHONEMES``, which espeak-ng's own
+    command line sets. Wraps the driver module's ``Synth`` once; False where it is missing
+    (then a bracketed entry is spoken as its characters, which the lexicon never sends to
+    other engines)."""
+    try:
+        from pyttsx3.drivers import _espeak
+
+        synth = _espeak.Synth
+        phonemes = int(_espeak.PHONEMES)
+    except (ImportError, AttributeError) as exc:
+        log.debug("cannot give espeak-ng phoneme input: %s", exc)
+        return False
+    if getattr(synth, "reads_phonemes", False):
+        return True
+
+    def synth_with_phonemes(*args: Any, flags: int = 0, **kwargs: Any) -> Any:
+        return synth(*args, flags=flags | phonemes, **kwargs)
+
+    synth_with_phonemes.reads_phonemes = True  # type: ignore[attr-defined]
+    _espeak.Synth = synth_with_phonemes
+    return True
+
+
 def playing_probe() -> Callable[[], int] | None:
     """espeak's ``IsPlaying``, to poll whether it is still busy; None where the driver's
     private binding is missing (retries still catch cancelled utterances)."""

@@ -33,6 +33,7 @@ from tts_pipeline.models import Pcm, VoiceProfile
 from tts_pipeline.synth.engine import first_words
 from tts_pipeline.synth.espeak_driver import (
     ESPEAK_WORDGAP,
+    allow_phoneme_input,
     current_parameter,
     espeak_version,
     grow_audio_in_place,
@@ -117,6 +118,7 @@ class Pyttsx3Engine:
                 engine=ENGINE_NAME,
             ) from exc
         silence_driver_prints()  # bug #11
+        allow_phoneme_input()  # the lexicon's [[phonemes]] for espeak-ng voices
         grow_audio_in_place(getattr(getattr(tts, "proxy", None), "_driver", None))
         # Bug #1 (pyttsx3 #219, #151): runAndWait returns before espeak's thread has written
         # the file, so completion is signalled by this callback instead.

@@ -45,8 +45,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tts_pipeline.clean import clean, speaker
-from tts_pipeline.clean.normalise import normalise as spoken_form
+from tts_pipeline.clean import Lexicon, clean, speaker
 from tts_pipeline.config import Config
 from tts_pipeline.errors import TTSPipelineError
 from tts_pipeline.ingest import fetch_post
@@ -225,13 +224,17 @@ def try_respellings(
     jobs: int,
 ) -> None:
     """Print, per candidate, how many carrier sentences the term was heard in and their WER
-    against the written sentence (the lexicon is bypassed: each candidate is said as given)."""
+    against the written sentence (each candidate is the term's only lexicon entry, so an
+    espeak-ng voice can try "[[phonemes]]" too)."""
     chunks: list[Chunk] = []
     keys: list[tuple[str, str]] = []
     for term, candidates in tries:
         for spelling in candidates:
+            say = speaker(
+                voice.name, engine=voice.engine, lexicon=Lexicon({}, {voice.name: {term: spelling}})
+            )
             for carrier in TRY_CARRIERS:
-                text = spoken_form(carrier.format(spelling))
+                text = say(carrier.format(term))
                 display = carrier.format(term)
                 chunks.append(Chunk(len(chunks), text, 0, 0, display=display))
                 keys.append((term, spelling))

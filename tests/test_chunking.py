@@ -163,7 +163,7 @@ def test_rejects_non_positive_limit() -> None:
 
 def test_speak_changes_what_is_said_not_what_is_shown() -> None:
     s = script(Section(None, (para("It rose 3.5% in 2023. RLHF helped."),)))
-    chunks = plan_chunks(s, 1000, PAUSES, speak=speaker("default"))
+    chunks = plan_chunks(s, 1000, PAUSES, speak=speaker("default", engine="pyttsx3"))
     body = next(c for c in chunks if c.section == 0)
     assert body.text == ("It rose three point five percent in twenty twenty-three. R-L-H-F helped.")
     assert body.display == "It rose 3.5% in 2023. RLHF helped."
@@ -176,7 +176,11 @@ def test_speak_limit_applies_to_the_spoken_text() -> None:
     # Each "1%" becomes "one percent": the spoken text is far longer than the written.
     text = " ".join(f"{n}%" for n in range(1, 60)) + "."
     s = script(Section(None, (para(text),)))
-    chunks = [c for c in plan_chunks(s, 80, PAUSES, speak=speaker("default")) if c.section == 0]
+    chunks = [
+        c
+        for c in plan_chunks(s, 80, PAUSES, speak=speaker("default", engine="pyttsx3"))
+        if c.section == 0
+    ]
     assert len(chunks) > 1
     assert all(0 < len(c.text) <= 80 for c in chunks)
     assert " ".join(c.shown for c in chunks).split() == text.split()

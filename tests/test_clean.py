@@ -26,7 +26,7 @@ from tts_pipeline.models import Post, Section, SegmentKind, Templates
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_INPUTS = sorted(GOLDEN.glob("*.html"))
 FORBIDDEN = ("http", "{", "}", "↩", "[1]", "\u00a0", "&nbsp;", "<", ">", "display:", "font-size")
-SPEAK = speaker("default")
+SPEAK = speaker("default", engine="pyttsx3")
 _OPTIONS = re.compile(r"^<!--\s*clean:(.*?)-->")
 
 

@@ -12,7 +12,7 @@ from tts_pipeline.clean.reader import tidy_text
 from tts_pipeline.clean.tex import MacroBook, read_tex, speak_tex
 from tts_pipeline.models import Section
 
-SPEAK = speaker("default")
+SPEAK = speaker("default", engine="pyttsx3")
 
 
 def texts(sections: tuple[Section, ...]) -> list[str]:

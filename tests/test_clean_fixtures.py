@@ -22,7 +22,7 @@ from tts_pipeline.clean.html import html_to_sections
 from tts_pipeline.models import Post, Section, SegmentKind, Templates
 
 GOLDEN = Path(__file__).parent / "golden" / "shared_fixtures.json"
-SPEAK = speaker("default")
+SPEAK = speaker("default", engine="pyttsx3")
 
 
 def agi_ruin(shared: Path) -> tuple[str, dict[str, object]]:

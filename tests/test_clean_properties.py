@@ -17,7 +17,7 @@ from tts_pipeline.clean.tex import speak_tex
 from tts_pipeline.errors import CleanError
 from tts_pipeline.models import Post, Script, Templates
 
-SPEAK = speaker("default")
+SPEAK = speaker("default", engine="pyttsx3")
 CSS_MARKER = "zqcss"  # only ever placed inside CSS, so seeing it in the script means CSS leaked
 CSS = f"font-size: 12px; color: red; /* {CSS_MARKER} */"
 TAGS = [

@@ -19,7 +19,7 @@ from tts_pipeline.clean.reader import tidy_text
 from tts_pipeline.clean.tex import speak_tex
 from tts_pipeline.models import Post, Templates
 
-SPEAK = speaker("default")
+SPEAK = speaker("default", engine="pyttsx3")
 
 COMMANDS = """
 alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa varkappa lambda mu

@@ -177,7 +177,7 @@ def test_normalise_end_to_end(written: str, spoken: str) -> None:
 
 
 def test_speaker_is_lexicon_then_normaliser() -> None:
-    speak = speaker("default")
+    speak = speaker("default", engine="pyttsx3")
     assert speak("LessWrong's RLHF post, 2nd draft") == "Less Wrong's R-L-H-F post, second draft"
     assert speak("") == ""
 

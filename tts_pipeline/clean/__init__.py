@@ -2,11 +2,11 @@
 
 Public API:
 - ``clean(post, templates, options=None) -> Script``: the written script (transcript form).
-- ``speaker(voice_name, extra_dirs=None) -> Callable[[str], str]``: written -> spoken text for one
-  voice (pronunciation lexicon, then numbers, abbreviations, symbols); the chunk planner
-  applies it to what each engine call receives.
+- ``speaker(voice_name, engine=..., extra_dirs=None) -> Callable[[str], str]``: written ->
+  spoken text for one voice of one engine (pronunciation lexicon, then numbers, abbreviations,
+  symbols); the chunk planner applies it to what each engine call receives.
 - ``render_marked(script, speak=None) -> str``: the script with section markers, for previews.
-- ``load_lexicon(extra_dirs=None) -> Lexicon`` with ``Lexicon.apply(text, voice_name)``: the
+- ``load_lexicon(extra_dirs=None) -> Lexicon`` with ``Lexicon.apply(text, voice_name, engine)``: the
   bundled lexicon extended by ``lexicon.toml`` in the user voices folder (``None``) or in
   ``extra_dirs``.
 - ``CleanOptions`` / ``parse_clean_options``: the config file's ``[clean]`` table.

@@ -118,8 +118,9 @@ def _capitalised(value: str) -> str:
 
 
 def _plural(value: str) -> str:
-    """The value for an acronym's plural: "A-G-I's", or "[[eIdZi:'aIz]]" in phonemes."""
-    return value[:-2] + "z]]" if value.endswith("]]") else value + "'s"
+    """The value for an acronym's plural: "A-G-I's", or in phonemes "[[eIdZi:'aI]]'s", which
+    the speaker says inside the brackets."""
+    return value + "'s"
 
 
 def parse_lexicon(data: dict[str, Any], where: str) -> Lexicon:
@@ -127,8 +128,8 @@ def parse_lexicon(data: dict[str, Any], where: str) -> Lexicon:
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise ConfigError(
-            f"lexicon {where}: unknown keys {', '.join(sorted(unknown))} (expected [words]"
-            " and [voices.<name>])"
+            f"lexicon {where}: unknown keys {', '.join(sorted(unknown))} (expected [words],"
+            " [engines.<engine>] and [voices.<name>])"
         )
     words = _table(data.get("words", {}), f"lexicon {where} [words]", phonemes=False)
     engines = _tables(data, "engines", where)

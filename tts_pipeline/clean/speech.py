@@ -1,8 +1,9 @@
 """What a voice is actually given: written text -> pronunciation lexicon -> normaliser.
 
-``speaker(voice_name)`` is the function the chunk planner applies to each piece of text it
-sends to an engine (``plan_chunks(..., speak=speaker(voice.name))``), so the transcript keeps
-the written words while the engine receives plain text it can say, whatever the engine.
+``speaker(voice_name, engine=...)`` is the function the chunk planner applies to each piece of
+text it sends to an engine (``plan_chunks(..., speak=speaker(voice.name, engine=voice.engine))``),
+so the transcript keeps the written words while the engine receives plain text it can say,
+whatever the engine.
 """
 
 from __future__ import annotations
@@ -19,19 +20,26 @@ Speak = Callable[[str], str]
 
 # Double brackets in a post's own text ("[[wiki links]]") must not reach espeak-ng as phonemes.
 _BRACKETS = re.compile(r"\[\[+|\]\]+")
-# What follows a word said in phonemes: espeak-ng would spell a possessive "'s" ("ess") and
-# run a hyphenated word into it, so the ending goes inside the brackets.
-_PHONEME_ENDING = re.compile(r"(\[\[[^\[\]]+)\]\](?:'(s)\b|'|-(?=\w))")
-_SLOT = re.compile(r"Qqphonemes[a-z]+")
+# What follows a word said in phonemes: espeak-ng would spell a possessive "'s" ("ess") or a
+# contraction and run a hyphenated word into it, so the ending goes inside the brackets.
+_PHONEME_ENDING = re.compile(
+    r"(\[\[[^\[\]]+)\]\](?:['\u2019](s|ll|d|ve|re)\b|['\u2019](?!\w)|-(?=\w))"
+)
+_CONTRACTIONS = {"ll": "@l", "d": "d", "ve": "v", "re": "3"}
 _SIBILANT = re.compile(r"(?:s|z|S|Z|tS|dZ)$")
 _VOICELESS = re.compile(r"[ptkfT]$")
+# espeak-ng says nothing for phonemes glued to an opening bracket, quote or slash ("([[...]])")
+# and would read a word glued after them as more phonemes.
+_GLUED = re.compile(r"(?<=\S)(?=\[\[)|(?<=\]\])(?=\w)")
+_DIGITS = "abcdefghijklmnop"  # a slot's number in base 16, ended by "q": "Qqphonemesbaq"
 
 
 def speaker(
     voice_name: str,
+    *,
+    engine: str,
     extra_dirs: Sequence[Path] | None = None,
     lexicon: Lexicon | None = None,
-    engine: str = "",
 ) -> Speak:
     """The text -> spoken text function for ``voice_name``, a voice of ``engine`` (lexicon
     first, as its keys are written forms such as "GPT-4", then numbers, abbreviations and
@@ -39,11 +47,11 @@ def speaker(
     (``load_lexicon(extra_dirs)``) unless given. A lexicon entry's ``[[phonemes]]`` pass the
     normaliser untouched; the text's own double brackets are made single first.
 
-    >>> speaker("default")("LessWrong's 2nd RLHF post, e.g. 3.5% of AGI work.")
+    >>> speaker("default", engine="pyttsx3")("LessWrong's 2nd RLHF post, e.g. 3.5% of AGI work.")
     "Less Wrong's second R-L-H-F post, for example, three point five percent of A-G-I work."
     >>> speaker("v", lexicon=Lexicon(engines={"pyttsx3": {"Bayes": "[[b'eIz]]"}}),
-    ...         engine="pyttsx3")("Bayes' 2 [[rules]]")
-    "[[b'eIz]] two rules"
+    ...         engine="pyttsx3")("Bayes' 2 [[rules]] (Bayes)")
+    "[[b'eIz]] two rules ( [[b'eIz]])"
     """
     table = lexicon if lexicon is not None else load_lexicon(extra_dirs)
 
@@ -53,36 +61,39 @@ def speaker(
         kept = PHONEMES.findall(said)
         if not kept:
             return normalise(said)
-        # Each span stands in as a plain capitalised word while the normaliser runs.
-        slots = map(_slot, itertools.count())
+        # Each span stands in as a plain capitalised word while the normaliser runs; the
+        # word's prefix is one the text does not hold.
+        prefix = "Qqphonemes"
+        while prefix in said:
+            prefix += "q"
+        slots = (prefix + f"{i:x}".translate(_TO_SLOT) + "q" for i in itertools.count())
         marked = PHONEMES.sub(lambda _: next(slots), said)
-        return _SLOT.sub(lambda m: kept[_slot_index(m[0])], normalise(marked))
+        spoken = re.sub(
+            rf"{prefix}([{_DIGITS}]+)q",
+            lambda m: kept[int(m[1].translate(_FROM_SLOT), 16)],
+            normalise(marked),
+        )
+        return _GLUED.sub(" ", spoken)
 
     return speak
 
 
+_TO_SLOT = str.maketrans("0123456789abcdef", _DIGITS)
+_FROM_SLOT = str.maketrans(_DIGITS, "0123456789abcdef")
+
+
+def _suffix(phonemes: str, ending: str = "s") -> str:
+    """The phonemes of an ending after ``phonemes``: a plural or possessive "s" said as in
+    "boxes", "cats" or "dogs"; a contraction ("ll", "d", "ve", "re")."""
+    if ending != "s":
+        return _CONTRACTIONS[ending]
+    return "Iz" if _SIBILANT.search(phonemes) else "s" if _VOICELESS.search(phonemes) else "z"
+
+
 def _phoneme_ending(match: re.Match[str]) -> str:
-    """A possessive said inside the phonemes ("[[b'eIz]]'s" -> "[[b'eIzIz]]"); a bare
-    apostrophe dropped; a hyphen made a space."""
+    """A possessive or contraction said inside the phonemes ("[[b'eIz]]'s" -> "[[b'eIzIz]]");
+    a bare apostrophe dropped; a hyphen made a space."""
     said = match[1]
     if match[2]:
-        return (
-            said
-            + ("Iz" if _SIBILANT.search(said) else "s" if _VOICELESS.search(said) else "z")
-            + "]]"
-        )
+        return said + _suffix(said, match[2].lower()) + "]]"
     return said + "]]" + (" " if match[0].endswith("-") else "")
-
-
-def _slot(index: int) -> str:
-    """A word the normaliser leaves alone, naming the phoneme span ``index`` in letters."""
-    letters = ""
-    while True:
-        index, digit = divmod(index, 26)
-        letters += chr(ord("a") + digit)
-        if not index:
-            return "Qqphonemes" + letters
-
-
-def _slot_index(slot: str) -> int:
-    return sum((ord(ch) - ord("a")) * 26**i for i, ch in enumerate(slot[len("Qqphonemes") :]))

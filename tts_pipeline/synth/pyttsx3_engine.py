@@ -118,7 +118,11 @@ class Pyttsx3Engine:
                 engine=ENGINE_NAME,
             ) from exc
         silence_driver_prints()  # bug #11
-        allow_phoneme_input()  # the lexicon's [[phonemes]] for espeak-ng voices
+        if not allow_phoneme_input():  # the lexicon's [[phonemes]] for espeak-ng voices
+            log.warning(
+                "this pyttsx3 cannot pass [[phonemes]] to espeak-ng: lexicon entries"
+                " written in phonemes will be spelled out"
+            )
         grow_audio_in_place(getattr(getattr(tts, "proxy", None), "_driver", None))
         # Bug #1 (pyttsx3 #219, #151): runAndWait returns before espeak's thread has written
         # the file, so completion is signalled by this callback instead.

@@ -22,6 +22,19 @@ def test_bundled_lexicon_has_the_community_vocabulary() -> None:
         assert entries[word] != word
 
 
+def test_espeak_voices_share_the_engine_entries() -> None:
+    lexicon = load_lexicon(())
+    espeak = [v for v in list_voices() if v.engine == "pyttsx3"]
+    assert len(espeak) >= 4
+    tables = [lexicon.entries(v.name, v.engine) for v in espeak]
+    assert all(t == tables[0] for t in tables)  # none has entries of its own
+    assert tables[0]["gradient"] == "gray-dee-ent"  # espeak-ng drops the g: "radiant"
+    assert "gradient" not in lexicon.entries("joe", "piper")
+    # Phonemes reach espeak-ng voices and no other.
+    assert any(v.startswith("[[") for v in tables[0].values())
+    assert not any("[[" in v for v in lexicon.entries("joe", "piper").values())
+
+
 def test_bundled_lexicon_is_not_a_voice_profile() -> None:
     assert "lexicon" not in [v.name for v in list_voices()]
 

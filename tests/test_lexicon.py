@@ -27,7 +27,10 @@ def test_espeak_voices_share_the_engine_entries() -> None:
     espeak = [v for v in list_voices() if v.engine == "pyttsx3"]
     assert len(espeak) >= 4
     tables = [lexicon.entries(v.name, v.engine) for v in espeak]
-    assert all(t == tables[0] for t in tables)  # none has entries of its own
+    # Each has few entries of its own (where a shared one lost a word the voice had heard).
+    shared = [k for k, v in tables[0].items() if all(t.get(k) == v for t in tables)]
+    assert len(shared) > 0.9 * len(tables[0])
+    assert all(t["footnote"] == "foot note" for t in tables)  # "Footnote 3" heard as "photo"
     assert tables[0]["gradient"] == "gray-dee-ent"  # espeak-ng drops the g: "radiant"
     assert "gradient" not in lexicon.entries("joe", "piper")
     # Phonemes reach espeak-ng voices and no other.

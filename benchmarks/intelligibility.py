@@ -17,7 +17,11 @@ how often the recogniser heard the term as written: pick the respelling heard mo
 Whisper model, to tell the voice's errors from the recogniser's; ``base`` is bundled with the
 verify extra). ``--word-gap N`` (repeatable) scores each espeak-ng voice at each of these word
 gaps side by side, in place of its own; ``--rate WPM`` (repeatable) each at these rates.
-``--agi-ruin N`` also scores the first N chunks of the AGI Ruin fixture (-1: all of it). Each
+``--agi-ruin N`` also scores the first N chunks of the AGI Ruin fixture (-1: all of it).
+``--decoding judge`` (the default) transcribes with faster-whisper's own defaults, as an outside
+judge would; ``--decoding verifier`` with the greedy setting of ``convert --verify``, which
+scores long chunks worse (see ``verify.whisper.JUDGE_DECODING``) and, on espeak-ng, scored
+the same code's AGI Ruin 0.078 in one run and 0.105 in the next. Each
 post's line gives its pace as a listener counts it: the words of the script as written ("don't"
 and "AGI" one word each) over the whole audio, the engine's own silences and the pauses between
 chunks included. ``--pauses SENTENCE,PARAGRAPH,HEADING`` (milliseconds, repeatable) adds the
@@ -58,7 +62,7 @@ from tts_pipeline.synth.runner import synthesize_chunks
 from tts_pipeline.synth.voices import WORD_GAP_ENGINES, list_voices
 from tts_pipeline.verify.check import ChunkCheck, check_chunk
 from tts_pipeline.verify.textnorm import normalise
-from tts_pipeline.verify.whisper import Transcriber
+from tts_pipeline.verify.whisper import JUDGE_DECODING, VERIFIER_DECODING, Transcriber
 
 TERMS = (
     "AGI", "RLHF", "LessWrong", "NeurIPS", "grokking", "Yudkowsky", "Bostrom", "MIRI", "CFAR",
@@ -67,6 +71,7 @@ TERMS = (
     "interpretability", "superintelligence", "existential risk", "longtermism", "GPT-4",
     "DeepMind", "Anthropic", "OpenAI", "Metaculus", "Bayesian", "utilitarianism",
 )  # fmt: skip
+DECODINGS = {"judge": JUDGE_DECODING, "verifier": VERIFIER_DECODING}
 # tiny.en hears "We wrote about X last week." in espeak's voice as "We wrote an out ...": a
 # carrier it follows (measured: plain words in it come out right) isolates the term.
 CARRIER = "The next word is {}."
@@ -320,11 +325,18 @@ def main() -> int:
         metavar="N",
         help="score espeak-ng voices at this word gap (repeatable: side by side)",
     )
+    parser.add_argument(
+        "--decoding",
+        choices=sorted(DECODINGS),
+        default="judge",
+        help="judge: faster-whisper's own defaults, as an outside judge transcribes (default);"
+        " verifier: the greedy setting convert --verify uses",
+    )
     args = parser.parse_args()
     if args.agi_ruin and not args.agi_ruin_json.is_file():
         parser.error(f"--agi-ruin: no fixture at {args.agi_ruin_json} (see --agi-ruin-json)")
     config = Config()
-    model = Transcriber(args.model, threads=1, workers=args.jobs)
+    model = Transcriber(args.model, threads=1, workers=args.jobs, decoding=DECODINGS[args.decoding])
     voices = [v for v in list_voices() if not args.voice or v.name in args.voice]
     if args.tries:
         with tempfile.TemporaryDirectory() as tmp:
@@ -336,7 +348,10 @@ def main() -> int:
     ruin_post = agi_ruin_post(args.agi_ruin_json) if args.agi_ruin else None
     ruin = clean(ruin_post, config.templates, config.clean) if ruin_post else None
     load = os.getloadavg()[0]
-    print(f"model {args.model}, {len(TERMS)} terms, jobs {args.jobs}, load average {load:.1f}")
+    print(
+        f"model {args.model} ({args.decoding} decoding), {len(TERMS)} terms, jobs {args.jobs},"
+        f" load average {load:.1f}"
+    )
     missed_by_voice: dict[str, Counter[str]] = {}
     missed_terms: dict[str, list[str]] = {}
     chosen = variants(voices, args.gaps, args.rates)

@@ -105,15 +105,40 @@ def shared_transcriber(model: str, workers: int) -> Transcriber:
     return Transcriber(model, threads=1, workers=workers)
 
 
+# How the verifier decodes: greedy, one temperature, no three words written twice (which stops
+# tiny.en's loops) and each 30 s window on its own.
+VERIFIER_DECODING: dict[str, Any] = {
+    "beam_size": 1,
+    "temperature": 0.0,
+    "no_repeat_ngram_size": 3,
+    "condition_on_previous_text": False,
+}
+# faster-whisper's own defaults (beam 5, temperatures 0-1 on a failed window, each window
+# conditioned on the last): how a listener's tools, and an outside judge, transcribe. On the
+# same espeak-ng audio of AGI Ruin's first 40 chunks, Whisper base scored 0.064-0.067 so and
+# 0.082 with VERIFIER_DECODING, which cannot write a phrase the post repeats ("destroying the
+# world") and now and then loses most of a window (one chunk: 16 errors, then 91).
+JUDGE_DECODING: dict[str, Any] = {}
+
+
 class Transcriber:
     """One loaded Whisper model; ``transcribe`` may be called from ``workers`` threads at once.
 
     Each worker computes on ``threads`` CPU threads (CTranslate2 releases the GIL), so the
     total is ``workers * threads``: the caller decides how much of the machine it may take.
+    ``decoding``: ``VERIFIER_DECODING`` (the default) or ``JUDGE_DECODING`` (benchmarks).
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, threads: int = 1, workers: int = 1) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        threads: int = 1,
+        workers: int = 1,
+        decoding: dict[str, Any] | None = None,
+    ) -> None:
         self.model_name = model
+        self.decoding = VERIFIER_DECODING if decoding is None else decoding
         self.location = resolve_model(model)
         try:
             faster_whisper = importlib.import_module("faster_whisper")
@@ -144,11 +169,8 @@ class Transcriber:
             segments, _info = self._model.transcribe(
                 self._numpy.concatenate([pad, audio, pad]),
                 language="en",
-                beam_size=1,
-                temperature=0.0,
-                no_repeat_ngram_size=3,
-                condition_on_previous_text=False,
                 vad_filter=False,
+                **self.decoding,
             )
             # The segments are a lazy generator: decoding happens while it is consumed.
             return " ".join(str(segment.text).strip() for segment in segments).strip()

@@ -104,7 +104,8 @@ class Lexicon:
                 if key.islower():
                     table.setdefault(key[0].upper() + key[1:], _capitalised(value))
                 if _ACRONYM.fullmatch(key) and key + "s" not in entries:
-                    table.setdefault(key + "s", _plural(value))  # "AGIs": the plural said
+                    # "AGIs": the plural said ("[[...]]'s" goes inside the phonemes, see speech)
+                    table.setdefault(key + "s", value + "'s")
             keys = sorted(table, key=len, reverse=True)
             alternatives = "|".join(re.escape(k) for k in keys)
             pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w|\.\w)") if keys else None
@@ -115,12 +116,6 @@ class Lexicon:
 def _capitalised(value: str) -> str:
     """The value for a word capitalised at a sentence start (phonemes have no capitals)."""
     return value if value.startswith("[[") else value[0].upper() + value[1:]
-
-
-def _plural(value: str) -> str:
-    """The value for an acronym's plural: "A-G-I's", or in phonemes "[[eIdZi:'aI]]'s", which
-    the speaker says inside the brackets."""
-    return value + "'s"
 
 
 def parse_lexicon(data: dict[str, Any], where: str) -> Lexicon:

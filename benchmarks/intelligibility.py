@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -72,6 +73,7 @@ TERMS = (
     "DeepMind", "Anthropic", "OpenAI", "Metaculus", "Bayesian", "utilitarianism",
 )  # fmt: skip
 DECODINGS = {"judge": JUDGE_DECODING, "verifier": VERIFIER_DECODING}
+_CANDIDATE_COMMA = re.compile(r",(?![^\[]*\]\])")  # a comma outside [[phonemes]]
 # tiny.en hears "We wrote about X last week." in espeak's voice as "We wrote an out ...": a
 # carrier it follows (measured: plain words in it come out right) isolates the term.
 CARRIER = "The next word is {}."
@@ -212,11 +214,17 @@ def heard_term(term: str, transcript: str) -> bool:
 
 def parse_tries(specs: list[str]) -> list[tuple[str, list[str]]]:
     """``["EA=E-eigh,ee-ay"]`` -> ``[("EA", ["EA", "E-eigh", "ee-ay"])]`` (the written term
-    first: how the voice says it with no lexicon entry)."""
+    first: how the voice says it with no lexicon entry). A comma inside ``[[phonemes]]`` marks
+    secondary stress, not the next candidate.
+
+    >>> parse_tries(["debiasing=de-biasing,[[,di:b'aI@sIN]]"])
+    [('debiasing', ['debiasing', 'de-biasing', "[[,di:b'aI@sIN]]"])]
+    """
     tries = []
     for spec in specs:
         term, _, spellings = spec.partition("=")
-        candidates = [term.strip()] + [s.strip() for s in spellings.split(",") if s.strip()]
+        parts = _CANDIDATE_COMMA.split(spellings)
+        candidates = [term.strip()] + [s.strip() for s in parts if s.strip()]
         tries.append((term.strip(), list(dict.fromkeys(candidates))))
     return tries
 

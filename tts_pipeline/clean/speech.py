@@ -32,6 +32,8 @@ _VOICELESS = re.compile(r"[ptkfT]$")
 # and would read a word glued after them as more phonemes.
 _GLUED = re.compile(r"(?<=\S)(?=\[\[)|(?<=\]\])(?=\w)")
 _DIGITS = "abcdefghijklmnop"  # a slot's number in base 16, ended by "q": "Qqphonemesbaq"
+_TO_SLOT = str.maketrans("0123456789abcdef", _DIGITS)
+_FROM_SLOT = str.maketrans(_DIGITS, "0123456789abcdef")
 
 
 def speaker(
@@ -57,10 +59,10 @@ def speaker(
 
     def speak(text: str) -> str:
         said = table.apply(_BRACKETS.sub(lambda m: m[0][0], text), voice_name, engine)
+        if "[[" not in said:  # no phoneme entry here (always, for engines other than espeak-ng)
+            return normalise(said)
         said = _PHONEME_ENDING.sub(_phoneme_ending, said)
         kept = PHONEMES.findall(said)
-        if not kept:
-            return normalise(said)
         # Each span stands in as a plain capitalised word while the normaliser runs; the
         # word's prefix is one the text does not hold.
         prefix = "Qqphonemes"
@@ -78,11 +80,7 @@ def speaker(
     return speak
 
 
-_TO_SLOT = str.maketrans("0123456789abcdef", _DIGITS)
-_FROM_SLOT = str.maketrans(_DIGITS, "0123456789abcdef")
-
-
-def _suffix(phonemes: str, ending: str = "s") -> str:
+def _suffix(phonemes: str, ending: str) -> str:
     """The phonemes of an ending after ``phonemes``: a plural or possessive "s" said as in
     "boxes", "cats" or "dogs"; a contraction ("ll", "d", "ve", "re")."""
     if ending != "s":

@@ -115,7 +115,7 @@ VERIFIER_DECODING: dict[str, Any] = {
 }
 # faster-whisper's own defaults (beam 5, temperatures 0-1 on a failed window, each window
 # conditioned on the last): how a listener's tools, and an outside judge, transcribe. On the
-# same espeak-ng audio of AGI Ruin's first 40 chunks, Whisper base scored 0.064-0.067 so and
+# same espeak-ng audio of AGI Ruin's first 40 chunks, Whisper base scored 0.064-0.067 so, and
 # 0.082 with VERIFIER_DECODING, which cannot write a phrase the post repeats ("destroying the
 # world") and now and then loses most of a window (one chunk: 16 errors, then 91).
 JUDGE_DECODING: dict[str, Any] = {}

@@ -17,12 +17,11 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
 from tts_pipeline.execution.seam import ExecutionBackend
 from tts_pipeline.synth.remote import share_cores
-from tts_pipeline.synth.workers import shut_down_pool, start_worker_process
+from tts_pipeline.synth.workers import POOL_BREAKING, shut_down_pool, start_worker_process
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +51,9 @@ class RenewingPool(Executor):
         with self._lock:
             try:
                 return self._pool.submit(fn, *args, **kwargs)
-            except (BrokenProcessPool, OSError, RuntimeError) as exc:
-                # A worker death breaks the pool; CPython 3.11 may report it from submit() as
-                # any of these (seen: OSError "handle is closed" from the manager's wake-up
-                # pipe). Only our own shutdown is final.
+            except POOL_BREAKING as exc:
+                # A worker death breaks the pool (see POOL_BREAKING for how submit() may say
+                # so). Only our own shutdown is final.
                 if self._closed:
                     raise
                 log.info("a synthesis worker died (%s): starting a fresh local pool", exc)

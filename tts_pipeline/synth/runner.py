@@ -35,6 +35,7 @@ from tts_pipeline.synth.cache import CachedChunk, cache_key, cache_path, read_ca
 from tts_pipeline.synth.engine import Engine, first_words, get_engine, set_threads
 from tts_pipeline.synth.remote import SpokenChunk, speak_chunk
 from tts_pipeline.synth.workers import (
+    POOL_BREAKING,
     shut_down_pool,
     start_worker_process,
     stop_tracker,
@@ -189,9 +190,9 @@ def _run_pool(
                 pool.submit(_synthesize_one, key, chunk.index, chunk.text, str(cache_dir)): chunk
                 for key, chunk in todo.items()
             }
-        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+        except POOL_BREAKING as exc:
             # Workers are spawned on demand inside submit(); one dying this early makes
-            # CPython 3.11 fail the next submit with any of these (seen: "handle is closed").
+            # CPython 3.11 fail the next submit (see POOL_BREAKING).
             raise WorkerCrashError(f"a synthesis worker crashed while starting: {exc}") from exc
         for future in as_completed(futures):
             yield _result(future, futures[future], futures)

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import resource_tracker
 from multiprocessing.process import BaseProcess
 
@@ -24,6 +25,13 @@ from tts_pipeline.memory import map_large_blocks
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+# What ProcessPoolExecutor.submit() raises when a worker death is breaking the pool while
+# submit() spawns a new worker. CPython 3.11 may report it as any of these, depending on which
+# of the pool's pipes its manager thread has closed by then: BrokenProcessPool, RuntimeError,
+# OSError ("handle is closed"), or ValueError ("bad value(s) in fds_to_keep": the closed pipe's
+# number was reused by the new worker's own pipe before the spawn).
+POOL_BREAKING: tuple[type[Exception], ...] = (BrokenProcessPool, OSError, RuntimeError, ValueError)
 
 
 def start_worker_process(parent: int) -> None:

@@ -216,6 +216,22 @@ def test_check_scores_against_the_written_form_too(tmp_path: Path) -> None:
     assert check_chunk(Heard(), ChunkAudio(plain, tmp_path / "x.wav", 1, 1)).wer == 0.5
 
 
+def test_check_takes_each_passage_in_the_form_heard(tmp_path: Path) -> None:
+    class Heard:  # a respelt name heard as written, an abbreviation heard as spoken
+        def transcribe(self, wav: Path) -> str:
+            return "Yudkowsky wrote, for example, about it."
+
+    chunk = Chunk(
+        0, "Yud cow ski wrote, for example, about it.", 600, 0,
+        display="Yudkowsky wrote, e.g., about it.",
+    )  # fmt: skip
+    check = check_chunk(Heard(), ChunkAudio(chunk, tmp_path / "x.wav", 22_050, 22_050))
+    assert check.reference == "yudkowsky wrote for example about it" and check.wer == 0.0
+    wrong = chunk.text.replace("for example", "for instance")  # the engine said other words
+    check = check_chunk(Heard(), ChunkAudio(replace(chunk, text=wrong), tmp_path / "x.wav", 1, 1))
+    assert check.score.errors > 0
+
+
 def test_hold_bar_reasons(tmp_path: Path) -> None:
     def verified(errors: int, flagged: tuple[int, ...] = ()) -> Verification:
         return Verification("tiny.en", 0.8, 100, errors, flagged, flagged, tmp_path / "r.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Protocol
 
@@ -55,13 +56,13 @@ def references(audio: ChunkAudio) -> list[str]:
 
 
 def check_chunk(listener: Listener, audio: ChunkAudio, attempt: int = 1) -> ChunkCheck:
-    """Score ``audio`` against the closest of its references (fewest word errors)."""
+    """Score ``audio`` against its references, each passage where they differ taken in
+    whichever form was heard (``closest_reference``)."""
     start = time.perf_counter()
     heard = listener.transcribe(audio.wav)
     seconds = time.perf_counter() - start
     hypothesis = normalise(heard, spoken=False)
-    scored = [(score(ref, hypothesis), ref) for ref in map(normalise, references(audio))]
-    best, reference = min(scored, key=lambda pair: (pair[0].wer, pair[0].errors))
+    best, reference = closest_reference([normalise(r) for r in references(audio)], hypothesis)
     return ChunkCheck(
         index=audio.chunk.index,
         reference=reference,
@@ -72,3 +73,44 @@ def check_chunk(listener: Listener, audio: ChunkAudio, attempt: int = 1) -> Chun
         attempt=attempt,
         written=audio.chunk.shown,
     )
+
+
+def closest_reference(texts: list[str], hypothesis: str) -> tuple[Score, str]:
+    """The reference, and its score, that ``hypothesis`` matches best, where ``texts`` are the
+    chunk's normalised references (spoken first, then written): each passage where the two
+    differ may be heard in either form, independently of the others. A chunk that says
+    "yud cow ski" (a respelling) and "for example" (written "e.g.") is heard right as
+    "yudkowsky ... for example", which neither whole reference matches.
+
+    Fewest errors wins. The choice is made passage by passage, from the better whole reference
+    (one pass: a passage's form changes the alignment only around it).
+
+    >>> best, reference = closest_reference(
+    ...     ["yud cow ski wrote for example", "yudkowsky wrote eg"], "yudkowsky wrote for example"
+    ... )
+    >>> best.errors, reference
+    (0, 'yudkowsky wrote for example')
+    """
+    spoken = texts[0].split()
+    written = texts[-1].split()
+    # Passages: shared words, or (spoken form, written form) where the references differ.
+    passages: list[tuple[list[str], list[str]]] = []
+    matcher = SequenceMatcher(a=spoken, b=written, autojunk=False)
+    for _, i1, i2, j1, j2 in matcher.get_opcodes():
+        passages.append((spoken[i1:i2], written[j1:j2]))  # equal passages: the same words
+    differing = [i for i, (a, b) in enumerate(passages) if a != b]
+
+    def compose(choice: list[int]) -> str:
+        return " ".join(
+            w for passage, pick in zip(passages, choice, strict=True) for w in passage[pick]
+        )
+
+    candidates = [[form] * len(passages) for form in (0, 1)]
+    scored = [(score(compose(c), hypothesis), c) for c in candidates]
+    best, choice = min(scored, key=lambda pair: (pair[0].errors, pair[0].wer))
+    for i in differing:
+        other = [*choice[:i], 1 - choice[i], *choice[i + 1 :]]
+        trial = score(compose(other), hypothesis)
+        if trial.errors < best.errors:
+            best, choice = trial, other
+    return best, compose(choice)

@@ -9,7 +9,9 @@ the parts of a joined word, and ``respellings.toml``'s spellings written by ear)
 candidate is said, with no lexicon, in two sentences (``SENTENCES``) and scores how many of
 them were heard (spelled, or a homophone: see ``lexicon_terms.verdict``). Prints, per term,
 how each candidate scored for each voice, then the entries to try, per voice
-(``[voices.NAME]``): the first candidate heard in both sentences. Where several voices take
+(``[voices.NAME]``): the first candidate heard in both sentences (in every take, with
+``--takes N``: for a voice that samples, such as joe, a spelling heard in one lucky take
+may not hold). Where several voices take
 the same spelling it may serve as one ``[words]`` entry: re-run ``lexicon_terms.py`` after
 adding entries, as an entry for every voice changes what the others say too.
 
@@ -31,6 +33,8 @@ from lexicon_terms import (
     hear,
     hear_voice,
     prepare,
+    shares,
+    takes,
     verdict,
 )
 from respellings import candidates
@@ -50,7 +54,7 @@ def missed_terms(
     model: Transcriber,
 ) -> list[Term]:  # fmt: skip
     said = hear_voice(terms, voice, heard, args, model)
-    return [t for t in terms if not verdict(t.term, said[t.term])[1]]
+    return [t for t in terms if shares(t.term, said[t.term])[1] < 1]
 
 
 def try_candidates(
@@ -58,8 +62,8 @@ def try_candidates(
     model: Transcriber,
 ) -> Scores:  # fmt: skip
     """Each candidate, as the term's only lexicon entry (no other entry), said in
-    ``SENTENCES``: how many were heard. A candidate missed in the first sentence is not said in
-    the others (it cannot serve)."""
+    ``SENTENCES`` (in each take, ``--takes``): how many were heard. A candidate missed once is
+    not said again (it cannot serve)."""
     says = {
         c: speaker(
             voice.name, engine=voice.engine, lexicon=Lexicon({}, {voice.name: {term.term: c}})
@@ -67,21 +71,24 @@ def try_candidates(
         for c in tried
     }
     scores = dict.fromkeys(tried, 0)
-    for earlier, sentence in enumerate(SENTENCES):
+    rounds = [(take, sentence) for take in takes(voice, args) for sentence in SENTENCES]
+    for earlier, (take, sentence) in enumerate(rounds):
         alive = [c for c in tried if scores[c] == earlier]
-        said = hear([says[c](sentence.format(term.term)) for c in alive], voice, heard, args, model)
+        spoken = [says[c](sentence.format(term.term)) for c in alive]
+        said = hear(spoken, voice, heard, args, model, take)
         for c, text in zip(alive, said, strict=True):
             scores[c] += verdict(term.term, text)[1]
     return scores
 
 
-def propose(term: str, results: dict[str, Scores]) -> list[str]:
+def propose(term: str, results: dict[str, Scores], rounds: dict[str, int]) -> list[str]:
     """lexicon.toml lines for ``term``: per voice that missed it, the first candidate heard in
-    every sentence ("" when that is the written form: the voice needs no entry)."""
+    every sentence of every take (``rounds``: voice -> how many; "" when that is the written
+    form: the voice needs no entry)."""
     key = term if term.replace("-", "").isalnum() else f'"{term}"'
     lines = []
     for voice, scores in results.items():
-        best = [c for c, s in scores.items() if s == len(SENTENCES)]
+        best = [c for c, s in scores.items() if s == rounds[voice]]
         if best:
             lines.append(f'[voices.{voice}] {key} = "{"" if best[0] == term else best[0]}"')
     return lines
@@ -111,8 +118,9 @@ def main() -> int:
             shown = ", ".join(f"{c!r} {s}" for c, s in scores.items())
             print(f"  #{term.rank:<4} {term.term:<20} {shown}", flush=True)
     print("\nentries to try (the first spelling heard in every sentence):")
-    for term in (t.term for t in terms if t.term in results):
-        for line in propose(term, results[term]):
+    rounds = {v.name: len(takes(v, args)) * len(SENTENCES) for v in voices}
+    for written in (t.term for t in terms if t.term in results):
+        for line in propose(written, results[written], rounds):
             print(f"  {line}")
     return 0
 

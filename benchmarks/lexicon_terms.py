@@ -17,12 +17,18 @@ Two verdicts, side by side:
   the name. A term the lexicon says in full (``SAID_IN_FULL``: "LW" as "Less Wrong") is heard
   when its full form is.
 
+A voice that samples (Piper, unless its profile is ``deterministic``) says a word a little
+differently each time, so one take per term is a noisy figure, and re-hearing the takes a search
+chose (``lexicon_search.py``) flatters it: ``--takes N`` says each term N times, each take a
+fresh synthesis, and counts the share of takes heard (the same one take for other voices).
+
 Each term is said in a clip of its own (see ``hear``). Slow (about a second of CPU per term
 and voice), so resumable: every transcript is kept in a cache file keyed by the model, the
 voice's settings and the exact text the engine was given, and saved as it goes. A lexicon
 change re-hears only the terms whose spoken text it changed.
 
     .venv/bin/python benchmarks/lexicon_terms.py [--top 300] [--voices default,joe] [--jobs 1]
+    .venv/bin/python benchmarks/lexicon_terms.py --voices joe --takes 3
 """
 
 from __future__ import annotations
@@ -80,11 +86,19 @@ def read_terms(path: Path, top: int) -> list[Term]:
     return terms[:top]
 
 
-def cache_key(model: str, voice: VoiceProfile, spoken: str) -> str:
+def cache_key(model: str, voice: VoiceProfile, spoken: str, take: int = 1) -> str:
     setting = (
         f"{model}|repeats|{voice.engine}|{voice.voice}|{voice.rate_wpm}|{voice.word_gap}|{spoken}"
     )
+    if take > 1:  # take 1 keeps the key it always had
+        setting += f"|take{take}"
     return hashlib.sha256(setting.encode()).hexdigest()[:24]
+
+
+def takes(voice: VoiceProfile, args: argparse.Namespace) -> range:
+    """The takes to hear: ``--takes`` for a voice that samples, one for any other."""
+    sampling = voice.engine == "piper" and not voice.deterministic
+    return range(1, (args.takes if sampling else 1) + 1)
 
 
 class Heard:
@@ -115,41 +129,43 @@ def after_carrier(transcript: str) -> str:
 def hear_voice(
     terms: list[Term], voice: VoiceProfile, heard: Heard, args: argparse.Namespace,
     model: Transcriber,
-) -> dict[str, str]:  # fmt: skip
-    """term -> what was heard where it was said (``hear``), each through the real cleaner,
-    pronunciation lexicon and planner."""
+) -> dict[str, list[str]]:  # fmt: skip
+    """term -> what was heard where it was said (``hear``), in each take, each through the
+    real cleaner, pronunciation lexicon and planner."""
     config = Config()
     spoken = [
         " ".join(c.text for c in plan_text(CARRIER.format(t.term), config, voice)) for t in terms
     ]
-    said = hear(spoken, voice, heard, args, model)
-    return {t.term: after_carrier(text) for t, text in zip(terms, said, strict=True)}
+    said = [hear(spoken, voice, heard, args, model, take) for take in takes(voice, args)]
+    return {t.term: [after_carrier(texts[i]) for texts in said] for i, t in enumerate(terms)}
 
 
 def hear(
     spoken: list[str], voice: VoiceProfile, heard: Heard, args: argparse.Namespace,
-    model: Transcriber,
+    model: Transcriber, take: int = 1,
 ) -> list[str]:  # fmt: skip
     """What the recogniser heard of each sentence, said by ``voice`` exactly as given, one
-    clip each, the cache first. One sentence to a clip, as a listener meets a word: several to
+    clip each, the cache first (``take``: a fresh synthesis each, with audio cached apart).
+    One sentence to a clip, as a listener meets a word: several to
     a clip cost less (Whisper hears 30 s windows whatever the length) but judged worse than
     they were: the recogniser, which may not write three words twice (the verifier's setting,
     kept here), garbled the repeated carriers, a term ran into the next sentence's "The"
     ("generalize" heard as "generalized") and each term primed the next."""
-    keys = [cache_key(args.model, voice, text) for text in spoken]
+    keys = [cache_key(args.model, voice, text, take) for text in spoken]
+    audio_cache = args.cache / ("chunks" if take == 1 else f"chunks-take{take}")
     todo = sorted({(k, t) for k, t in zip(keys, spoken, strict=True) if k not in heard.data})
     started = time.perf_counter()
     for at in range(0, len(todo), BATCH):
         batch = todo[at : at + BATCH]
         chunks = [Chunk(i, text, 0, 0) for i, (_, text) in enumerate(batch)]
-        audio = synthesize_chunks(chunks, voice, args.cache / "chunks", jobs=args.jobs)
+        audio = synthesize_chunks(chunks, voice, audio_cache, jobs=args.jobs)
         with ThreadPoolExecutor(args.jobs) as pool:
             texts = list(pool.map(lambda a: model.transcribe(a.wav), audio))
         for (key, _), text in zip(batch, texts, strict=True):
             heard.data[key] = text
         heard.save()
         print(
-            f"  {voice.name}: heard {at + len(batch)}/{len(todo)} new clips"
+            f"  {voice.name}: heard {at + len(batch)}/{len(todo)} new clips (take {take})"
             f" ({time.perf_counter() - started:.0f} s)",
             file=sys.stderr,
             flush=True,
@@ -183,23 +199,35 @@ def verdict(term: str, transcript: str) -> tuple[bool, bool]:
     return spelled, spelled or sounds_alike(term, transcript)
 
 
-def report(voice: VoiceProfile, terms: list[Term], transcripts: dict[str, str]) -> None:
-    verdicts = {t.term: verdict(t.term, transcripts[t.term]) for t in terms}
+def shares(term: str, transcripts: list[str]) -> tuple[float, float]:
+    """(spelled, heard) as the share of the takes with each verdict."""
+    verdicts = [verdict(term, text) for text in transcripts]
+    return (
+        sum(v[0] for v in verdicts) / len(verdicts),
+        sum(v[1] for v in verdicts) / len(verdicts),
+    )
+
+
+def report(voice: VoiceProfile, terms: list[Term], transcripts: dict[str, list[str]]) -> None:
+    """One line per voice (terms heard in the top 300 and the top N, a term counting as the
+    share of its takes heard), then each term not spelled right in every take."""
+    verdicts = {t.term: shares(t.term, transcripts[t.term]) for t in terms}
     parts = []
     for cut in sorted({min(300, len(terms)), len(terms)}):
         top = [verdicts[t.term] for t in terms if t.rank <= cut]
         spelled, heard = sum(v[0] for v in top), sum(v[1] for v in top)
         parts.append(
-            f"top {cut}: heard {heard}/{cut} ({heard / cut:.1%}),"
-            f" spelled {spelled}/{cut} ({spelled / cut:.1%})"
+            f"top {cut}: heard {heard:g}/{cut} ({heard / cut:.1%}),"
+            f" spelled {spelled:g}/{cut} ({spelled / cut:.1%})"
         )
-    print(f"{voice.name:<8} {voice.engine:<8} " + "  ".join(parts), flush=True)
+    count = len(next(iter(transcripts.values()), [""]))
+    print(f"{voice.name:<8} {voice.engine:<8} " + "  ".join(parts) + f"  ({count} take(s))")
     for t in terms:
         spelled, heard = verdicts[t.term]
-        if not spelled:
-            said = transcripts[t.term].strip()
-            mark = "homophone" if heard else "missed"
-            print(f"    #{t.rank:<4} {t.term:<22} {t.kind:<7} {mark:<9} heard: {said}")
+        if spelled < 1:
+            said = " | ".join(text.strip() for text in transcripts[t.term])
+            mark = "homophone" if heard == 1 else "missed" if heard == 0 else f"{heard:.0%} heard"
+            print(f"    #{t.rank:<4} {t.term:<22} {t.kind:<7} {mark:<9} heard: {said}", flush=True)
 
 
 Setup = tuple[argparse.Namespace, list[Term], list[VoiceProfile], Transcriber, Heard]
@@ -213,6 +241,10 @@ def prepare(parser: argparse.ArgumentParser) -> Setup | None:
     parser.add_argument("--model", default="base", help="Whisper model (default base)")
     parser.add_argument("--jobs", type=int, default=1, help="threads (default 1: others share)")
     parser.add_argument("--terms", type=Path, default=TERMS_FILE)
+    parser.add_argument(
+        "--takes", type=int, default=1,
+        help="fresh takes of each term for a voice that samples, such as joe (default 1)",
+    )  # fmt: skip
     parser.add_argument(
         "--cache", type=Path, default=user_cache_dir() / "bench-lexicon-terms",
         help="where transcripts and spoken chunks are kept between runs",

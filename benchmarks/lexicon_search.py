@@ -34,6 +34,7 @@ from lexicon_terms import (
     hear_voice,
     prepare,
     shares,
+    take_name,
     takes,
     verdict,
 )
@@ -75,7 +76,7 @@ def try_candidates(
     for earlier, (take, sentence) in enumerate(rounds):
         alive = [c for c in tried if scores[c] == earlier]
         spoken = [says[c](sentence.format(term.term)) for c in alive]
-        said = hear(spoken, voice, heard, args, model, take)
+        said = hear(spoken, voice, heard, args, model, take_name(take, "search"))
         for c, text in zip(alive, said, strict=True):
             scores[c] += verdict(term.term, text)[1]
     return scores

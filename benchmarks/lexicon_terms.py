@@ -86,13 +86,20 @@ def read_terms(path: Path, top: int) -> list[Term]:
     return terms[:top]
 
 
-def cache_key(model: str, voice: VoiceProfile, spoken: str, take: int = 1) -> str:
+def cache_key(model: str, voice: VoiceProfile, spoken: str, take: str = "") -> str:
     setting = (
         f"{model}|repeats|{voice.engine}|{voice.voice}|{voice.rate_wpm}|{voice.word_gap}|{spoken}"
     )
-    if take > 1:  # take 1 keeps the key it always had
-        setting += f"|take{take}"
+    if take:  # the first measuring take keeps the key it always had
+        setting += f"|{take}"
     return hashlib.sha256(setting.encode()).hexdigest()[:24]
+
+
+def take_name(take: int, purpose: str = "") -> str:
+    """The cache's name for a take: "" for the first take of a measurement, else one no
+    other take shares. A search (``purpose="search"``) hears takes of its own, so that a
+    measurement after it never re-hears the takes the search chose a spelling on."""
+    return "-".join(p for p in (purpose, f"take{take}" if take > 1 else "") if p)
 
 
 def takes(voice: VoiceProfile, args: argparse.Namespace) -> range:
@@ -136,23 +143,24 @@ def hear_voice(
     spoken = [
         " ".join(c.text for c in plan_text(CARRIER.format(t.term), config, voice)) for t in terms
     ]
-    said = [hear(spoken, voice, heard, args, model, take) for take in takes(voice, args)]
+    said = [hear(spoken, voice, heard, args, model, take_name(n)) for n in takes(voice, args)]
     return {t.term: [after_carrier(texts[i]) for texts in said] for i, t in enumerate(terms)}
 
 
 def hear(
     spoken: list[str], voice: VoiceProfile, heard: Heard, args: argparse.Namespace,
-    model: Transcriber, take: int = 1,
+    model: Transcriber, take: str = "",
 ) -> list[str]:  # fmt: skip
     """What the recogniser heard of each sentence, said by ``voice`` exactly as given, one
-    clip each, the cache first (``take``: a fresh synthesis each, with audio cached apart).
+    clip each, the cache first (``take``, from ``take_name``: a synthesis of its own, with
+    its audio cached apart).
     One sentence to a clip, as a listener meets a word: several to
     a clip cost less (Whisper hears 30 s windows whatever the length) but judged worse than
     they were: the recogniser, which may not write three words twice (the verifier's setting,
     kept here), garbled the repeated carriers, a term ran into the next sentence's "The"
     ("generalize" heard as "generalized") and each term primed the next."""
     keys = [cache_key(args.model, voice, text, take) for text in spoken]
-    audio_cache = args.cache / ("chunks" if take == 1 else f"chunks-take{take}")
+    audio_cache = args.cache / "-".join(p for p in ("chunks", take) if p)
     todo = sorted({(k, t) for k, t in zip(keys, spoken, strict=True) if k not in heard.data})
     started = time.perf_counter()
     for at in range(0, len(todo), BATCH):
@@ -165,8 +173,8 @@ def hear(
             heard.data[key] = text
         heard.save()
         print(
-            f"  {voice.name}: heard {at + len(batch)}/{len(todo)} new clips (take {take})"
-            f" ({time.perf_counter() - started:.0f} s)",
+            f"  {voice.name}: heard {at + len(batch)}/{len(todo)} new clips"
+            f" ({take or 'take1'}, {time.perf_counter() - started:.0f} s)",
             file=sys.stderr,
             flush=True,
         )
@@ -230,6 +238,14 @@ def report(voice: VoiceProfile, terms: list[Term], transcripts: dict[str, list[s
             print(f"    #{t.rank:<4} {t.term:<22} {t.kind:<7} {mark:<9} heard: {said}", flush=True)
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 Setup = tuple[argparse.Namespace, list[Term], list[VoiceProfile], Transcriber, Heard]
 
 
@@ -242,7 +258,7 @@ def prepare(parser: argparse.ArgumentParser) -> Setup | None:
     parser.add_argument("--jobs", type=int, default=1, help="threads (default 1: others share)")
     parser.add_argument("--terms", type=Path, default=TERMS_FILE)
     parser.add_argument(
-        "--takes", type=int, default=1,
+        "--takes", type=positive, default=1,
         help="fresh takes of each term for a voice that samples, such as joe (default 1)",
     )  # fmt: skip
     parser.add_argument(

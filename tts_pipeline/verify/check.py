@@ -77,39 +77,47 @@ def check_chunk(listener: Listener, audio: ChunkAudio, attempt: int = 1) -> Chun
 
 def closest_reference(texts: list[str], hypothesis: str) -> tuple[Score, str]:
     """The reference, and its score, that ``hypothesis`` matches best, where ``texts`` are the
-    chunk's normalised references (spoken first, then written): each passage where the two
-    differ may be heard in either form, independently of the others. A chunk that says
-    "yud cow ski" (a respelling) and "for example" (written "e.g.") is heard right as
-    "yudkowsky ... for example", which neither whole reference matches.
+    chunk's normalised references: what the engine was given, then (when it differs) the
+    written form. Each passage where the two differ may be heard in either form, independently
+    of the others. A chunk that says "yud cow ski" (a respelling) and "for example" (written
+    "e.g.") is heard right as "yudkowsky ... for example", which neither whole reference
+    matches.
 
-    Fewest errors wins. The choice is made passage by passage, from the better whole reference
-    (one pass: a passage's form changes the alignment only around it).
+    From the spoken form, each differing passage takes its written form where that has fewer
+    errors and at least one of its words was heard: a passage lost altogether stays in the
+    words the engine was given, not in a shorter written form that would count fewer errors.
+    One pass: a passage's form changes the alignment only around it.
 
     >>> best, reference = closest_reference(
     ...     ["yud cow ski wrote for example", "yudkowsky wrote eg"], "yudkowsky wrote for example"
     ... )
     >>> best.errors, reference
     (0, 'yudkowsky wrote for example')
+    >>> closest_reference(["x for example y", "x eg y"], "x y")[0].missed
+    ('for', 'example')
     """
     spoken = texts[0].split()
     written = texts[-1].split()
-    # Passages: shared words, or (spoken form, written form) where the references differ.
-    passages: list[tuple[list[str], list[str]]] = []
-    matcher = SequenceMatcher(a=spoken, b=written, autojunk=False)
-    for _, i1, i2, j1, j2 in matcher.get_opcodes():
-        passages.append((spoken[i1:i2], written[j1:j2]))  # equal passages: the same words
-    differing = [i for i, (a, b) in enumerate(passages) if a != b]
+    if spoken == written:
+        return score(texts[0], hypothesis), texts[0]
+    # Passages, in order: (spoken words, written words), the same words where they agree.
+    passages = [
+        (spoken[i1:i2], written[j1:j2])
+        for _, i1, i2, j1, j2 in SequenceMatcher(a=spoken, b=written, autojunk=False).get_opcodes()
+    ]
 
     def compose(choice: list[int]) -> str:
         return " ".join(
             w for passage, pick in zip(passages, choice, strict=True) for w in passage[pick]
         )
 
-    candidates = [[form] * len(passages) for form in (0, 1)]
-    scored = [(score(compose(c), hypothesis), c) for c in candidates]
-    best, choice = min(scored, key=lambda pair: (pair[0].errors, pair[0].wer))
-    for i in differing:
-        other = [*choice[:i], 1 - choice[i], *choice[i + 1 :]]
+    heard = set(hypothesis.split())
+    choice = [0] * len(passages)
+    best = score(compose(choice), hypothesis)
+    for i, (said, shown) in enumerate(passages):
+        if said == shown or heard.isdisjoint(shown):
+            continue
+        other = [*choice[:i], 1, *choice[i + 1 :]]
         trial = score(compose(other), hypothesis)
         if trial.errors < best.errors:
             best, choice = trial, other

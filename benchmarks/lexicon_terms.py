@@ -225,8 +225,8 @@ def report(voice: VoiceProfile, terms: list[Term], transcripts: dict[str, list[s
         top = [verdicts[t.term] for t in terms if t.rank <= cut]
         spelled, heard = sum(v[0] for v in top), sum(v[1] for v in top)
         parts.append(
-            f"top {cut}: heard {heard:g}/{cut} ({heard / cut:.1%}),"
-            f" spelled {spelled:g}/{cut} ({spelled / cut:.1%})"
+            f"top {cut}: heard {round(heard, 1):g}/{cut} ({heard / cut:.1%}),"
+            f" spelled {round(spelled, 1):g}/{cut} ({spelled / cut:.1%})"
         )
     count = len(next(iter(transcripts.values()), [""]))
     print(f"{voice.name:<8} {voice.engine:<8} " + "  ".join(parts) + f"  ({count} take(s))")
